@@ -1,0 +1,274 @@
+"""Pydantic records of a ptrack workspace: goals, chapters, regions, tasks, indicators, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, model_validator
+
+SCHEMA_VERSION = 1
+TASK_COUNT = 23
+
+STATUSES: tuple[str, ...] = ("not_started", "in_progress", "completed", "blocked", "deferred")
+Status = Literal["not_started", "in_progress", "completed", "blocked", "deferred"]
+Direction = Literal["higher_is_better", "lower_is_better", "context"]
+TextRecovered = Literal["verbatim_complete_probable", "verbatim_partial", "secondary_only", "title_only"]
+RegionKind = Literal["country", "province", "cluster", "city", "other"]
+
+_PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def _period_date(value: object) -> object:
+    """A reference date: a year (2024), a month (2024-06) or a day (2024-06-30); a bare YAML year is an int."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return value  # the str type check then reports it
+    m = _PERIOD_RE.match(value)
+    if not m:
+        raise ValueError(f"'{value}' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD")
+    year, month, day = int(m[1]), int(m[2] or 1), int(m[3] or 1)
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a real date") from None
+    return value
+
+
+PeriodDate = Annotated[str, BeforeValidator(_period_date), Field(examples=["2024", "2024-06", "2024-06-30"])]
+NonEmpty = Annotated[str, Field(min_length=1)]
+RegionCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$", examples=["CN", "11", "YRD", "310000"])]
+TaskId = Annotated[str, Field(pattern=r"^T\d{2}$", examples=["T08"])]
+IndicatorId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+_ZH_DIGITS = "零一二三四五六七八九"
+
+
+def chinese_numeral(n: int) -> str:
+    """1 -> 一, 10 -> 十, 23 -> 二十三 (enough for task and chapter numbers)."""
+    if n < 10:
+        return _ZH_DIGITS[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else _ZH_DIGITS[tens]) + "十" + (_ZH_DIGITS[ones] if ones else "")
+
+
+def task_id(number: int) -> str:
+    return f"T{number:02d}"
+
+
+class Record(BaseModel):
+    """Strict: unknown fields and wrong types are errors, never silently coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Observation(Record):
+    date: PeriodDate
+    value: float | None = Field(description="null when the source gives only words (see value_text)")
+    qualifier: Literal[">", "<", "~"] | None = Field(None, description="the source says more than / less than / about")
+    value_text: str | None = None
+    period: str | None = Field(None, description="when the value covers several years, e.g. 2021-2025")
+    publisher: str | None = None
+    source: NonEmpty
+    also_sources: list[str] = []
+    note: str | None = None
+
+
+class Baseline(Record):
+    value: float
+    date: PeriodDate
+    publisher: str | None = None
+    source: NonEmpty
+    note: str | None = None
+
+
+class Target(Record):
+    year: int
+    value: float | None
+    comparator: Literal[">=", "<=", ">", "<", "~", "="] | None = None
+    value_text: str | None = None
+    period: str | None = None
+    target_from: NonEmpty = Field(description="the official plan that sets the target (the Opinions set none)")
+    predates_opinions: bool | None = None
+    source: NonEmpty
+    note: str | None = None
+
+
+class Indicator(Record):
+    id: IndicatorId
+    name_zh: NonEmpty
+    name_en: NonEmpty
+    unit: NonEmpty
+    direction: Direction
+    definition: str | None = None
+    also_tasks: list[TaskId] = []
+    baseline: Baseline | None = None
+    targets: list[Target] = []
+    observations: list[Observation] = []
+    notes: str | None = None
+
+    def latest(self) -> Observation | None:
+        numeric = [o for o in self.observations if o.value is not None]
+        return max(numeric, key=lambda o: o.date) if numeric else None
+
+
+class Measure(Record):
+    zh: NonEmpty
+    en: NonEmpty
+    basis: Literal["verbatim", "secondary"]
+    source: str | None = Field(None, description="when absent, the task's `sources` cover the measure")
+    note: str | None = None
+
+
+class Change(Record):
+    field: NonEmpty
+    old: JsonValue = None
+    new: JsonValue = None
+
+
+class HistoryEntry(Record):
+    at: NonEmpty = Field(description="ISO 8601 time with time zone")
+    by: NonEmpty
+    changes: list[Change]
+    note: str | None = None
+    source: str | None = None
+
+
+class Task(Record):
+    schema_version: int
+    id: TaskId
+    number: int = Field(ge=1, le=TASK_COUNT)
+    label: NonEmpty
+    title_zh: NonEmpty
+    title_en: NonEmpty
+    chapter: NonEmpty
+    serves: list[NonEmpty] = Field(min_length=1, description="goal ids ('2030') or components ('2030.green')")
+    text_recovered: TextRecovered
+    status: Status
+    owner: RegionCode = "CN"
+    lead_units: list[str] = []
+    co_units: list[str] = []
+    measures: list[Measure] = []
+    places: list[str] = []
+    sources: list[str] = []
+    indicators: list[Indicator] = []
+    notes: list[str] = []
+    history: list[HistoryEntry] = []
+
+    @model_validator(mode="after")
+    def _number_matches(self) -> Task:
+        if self.id != task_id(self.number):
+            raise ValueError(f"id {self.id} does not match number {self.number} (expected {task_id(self.number)})")
+        expected = f"（{chinese_numeral(self.number)}）"
+        if self.label != expected:
+            raise ValueError(f"label {self.label} does not match number {self.number} (expected {expected})")
+        return self
+
+
+class Component(Record):
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    number: int = Field(ge=1)
+    zh: NonEmpty
+    en: NonEmpty
+    reading: str | None = Field(None, description="which chapters the tracker reads as serving it, and why")
+
+
+class Goal(Record):
+    id: Annotated[str, Field(pattern=r"^\d{4}$")]
+    year: int
+    headline_zh: NonEmpty
+    headline_en: NonEmpty
+    components: list[Component] = []
+
+
+class GoalsFile(Record):
+    schema_version: int
+    mapping_basis: str | None = None
+    goals: list[Goal]
+    source: str | None = None
+
+
+class Chapter(Record):
+    label: NonEmpty
+    number: int
+    title_zh: NonEmpty
+    title_en: NonEmpty
+    notes: list[str] = []
+
+
+class ChaptersFile(Record):
+    schema_version: int
+    source: str | None = None
+    chapters: list[Chapter]
+
+
+class Region(Record):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+    code: RegionCode
+    zh: NonEmpty
+    en: NonEmpty
+    kind: RegionKind
+    parent: RegionCode | None = Field(None, description="the enclosing region (a province's is CN)")
+    provinces: list[RegionCode] = Field([], description="a city cluster: the provinces it lies in")
+    aliases: list[str] = []
+    tier: Literal["optimise", "expand", "foster"] | None = None
+    size_class: Literal["super_large", "mega"] | None = Field(None, alias="class")
+    note: str | None = None
+
+
+class RegionsFile(Record):
+    schema_version: int
+    regions: list[Region]
+
+
+class DocumentInfo(Record):
+    title_zh: NonEmpty
+    title_en: NonEmpty
+    issuer_zh: str | None = None
+    issued: PeriodDate
+    published: PeriodDate | None = None
+    published_by: str | None = None
+
+
+class WorkspaceConfig(Record):
+    schema_version: int
+    name: NonEmpty
+    document: DocumentInfo | None = None
+
+
+@dataclass
+class Workspace:
+    """A loaded, validated workspace; `root` is the folder holding ptrack.yaml."""
+
+    root: Path
+    config: WorkspaceConfig
+    goals: list[Goal]
+    chapters: list[Chapter]
+    regions: list[Region]
+    tasks: list[Task]
+    regions_by_code: dict[str, Region] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.regions_by_code = {r.code: r for r in self.regions}
+
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "not_started": ("未开始", "not started"),
+    "in_progress": ("进行中", "in progress"),
+    "completed": ("已完成", "completed"),
+    "blocked": ("受阻", "blocked"),
+    "deferred": ("暂缓", "deferred"),
+}
+
+FILE_MODELS: dict[str, type[BaseModel]] = {
+    "task": Task,
+    "goals": GoalsFile,
+    "chapters": ChaptersFile,
+    "regions": RegionsFile,
+    "workspace": WorkspaceConfig,
+}
