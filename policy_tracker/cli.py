@@ -60,7 +60,9 @@ DataOpt = Annotated[
 LangOpt = Annotated[Lang, typer.Option("--lang", "-l", envvar="PTRACK_LANG", help="Language of titles and labels.")]
 FormatOpt = Annotated[
     Format | None,
-    typer.Option("--format", "-f", help="Output format. Default: table on a terminal, plain text when piped.", show_default=False),
+    typer.Option(
+        "--format", "-f", help="Output format. Default: table on a terminal, plain text when piped.", show_default=False
+    ),
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -134,14 +136,20 @@ def _format(fmt: Format | None, allowed: tuple[Format, ...], piped: Format) -> F
 def list_tasks(
     goal: Annotated[str | None, typer.Option("--goal", "-g", help="Only tasks serving this goal: 2030 or 2035.")] = None,
     component: Annotated[
-        str | None, typer.Option("--component", "-c", help="Only tasks serving this goal component: key (green), number (4) or words (绿色).")
+        str | None,
+        typer.Option(
+            "--component", "-c", help="Only tasks serving this goal component: key (green), number (4) or words (绿色)."
+        ),
     ] = None,
     chapter: Annotated[str | None, typer.Option("--chapter", help="Only this chapter: 三 or 3.")] = None,
     status: Annotated[list[str] | None, typer.Option("--status", "-s", help="Only this status (repeat for several).")] = None,
     region: Annotated[
-        str | None, typer.Option("--region", "-r", help="Only tasks owned by this region or a region inside it (长三角, 31, Shanghai).")
+        str | None,
+        typer.Option("--region", "-r", help="Only tasks owned by this region or a region inside it (长三角, 31, Shanghai)."),
     ] = None,
-    search: Annotated[str | None, typer.Option("--search", "-q", help="Only tasks whose titles, measures or notes contain this text.")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-q", help="Only tasks whose titles, measures or notes contain this text.")
+    ] = None,
     sort: Annotated[str, typer.Option("--sort", help="Sort by id, chapter, status, owner or title.")] = "id",
     lang: LangOpt = Lang.both,
     fmt: FormatOpt = None,

@@ -70,15 +70,18 @@ def find_region(regions: Sequence[Region], text: str) -> Region:
     exact = [r for r in regions if wanted in (n.casefold() for n in _region_names(r))]
     if len(exact) == 1:
         return exact[0]
-    if not exact:
-        exact = [r for r in regions if any(n.casefold().startswith(wanted) for n in _region_names(r)[1:])] if wanted else []
+    if not exact and wanted:
+        exact = [r for r in regions if any(n.casefold().startswith(wanted) for n in _region_names(r)[1:])]
         if len(exact) == 1:
             return exact[0]
     if exact:
-        names = ", ".join(f"{r.code} {r.zh}" for r in exact[:6])
-        raise PtrackError(f"'{text}' matches several regions: {names}", fix="Give the region's code")
-    names = [n for r in regions for n in _region_names(r)]
-    raise PtrackError(f"unknown region '{text}'{_suggest(text.strip(), names)}", fix="`ptrack regions` lists them all")
+        several = ", ".join(f"{r.code} {r.zh}" for r in exact[:6])
+        raise PtrackError(f"'{text}' matches several regions: {several}", fix="Give the region's code")
+    by_name = {n: r for r in regions for n in _region_names(r)}
+    close = difflib.get_close_matches(text.strip(), list(by_name), n=6, cutoff=0.5)
+    unique = list(dict.fromkeys(f"{by_name[n].code} {by_name[n].zh} ({by_name[n].en})" for n in close))[:3]
+    hint = f" (did you mean {' or '.join(unique)}?)" if unique else ""
+    raise PtrackError(f"unknown region '{text}'{hint}", fix="`ptrack regions` lists them all")
 
 
 def region_members(regions: Sequence[Region], code: str) -> set[str]:
@@ -192,7 +195,7 @@ def sort_tasks(tasks: Iterable[Task], key: str, chapters: Sequence[Chapter]) -> 
 
 def status_counts(tasks: Iterable[Task]) -> dict[str, int]:
     """Counts for every status, in workflow order, zeros included."""
-    counts = Counter(t.status for t in tasks)
+    counts: Counter[str] = Counter(t.status for t in tasks)
     return {s: counts.get(s, 0) for s in STATUSES}
 
 

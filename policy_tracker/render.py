@@ -120,7 +120,13 @@ def tasks_table(ws: Workspace, tasks: Sequence[Task], lang: Lang, title: str | N
     table.add_column(pick("状态", "Status", lang, " "), no_wrap=True)
     table.add_column(pick("牵头地区", "Owner", lang, " "), no_wrap=True)
     for t in tasks:
-        title_text = Text(t.title_zh) if lang == "zh" else Text(t.title_en) if lang == "en" else Text.assemble(t.title_zh, "\n", (t.title_en, "dim"))
+        title_text = (
+            Text(t.title_zh)
+            if lang == "zh"
+            else Text(t.title_en)
+            if lang == "en"
+            else Text.assemble(t.title_zh, "\n", (t.title_en, "dim"))
+        )
         table.add_row(t.id, t.chapter, title_text, _status_text(t.status, lang), t.owner)
     if tasks:
         table.caption = f"{len(tasks)} · {_counts_line(tasks, lang)}"
@@ -225,12 +231,14 @@ def task_markdown(ws: Workspace, task: Task) -> str:
         rows = []
         for ind in task.indicators:
             latest = ind.latest()
-            rows.append((
-                f"{ind.name_zh} ({ind.unit})",
-                f"{ind.baseline.value:g} ({ind.baseline.date})" if ind.baseline else "—",
-                f"{latest.value:g} ({latest.date})" if latest and latest.value is not None else "—",
-                latest.source if latest else "",
-            ))
+            rows.append(
+                (
+                    f"{ind.name_zh} ({ind.unit})",
+                    f"{ind.baseline.value:g} ({ind.baseline.date})" if ind.baseline else "—",
+                    f"{latest.value:g} ({latest.date})" if latest and latest.value is not None else "—",
+                    latest.source if latest else "",
+                )
+            )
         lines.append(_md_table(("Indicator", "Baseline", "Latest", "Source"), rows).rstrip())
     if task.notes:
         lines += ["", "## Notes", ""] + [f"- {md_cell(n)}" for n in task.notes]
@@ -241,8 +249,12 @@ def goals_view(ws: Workspace, lang: Lang) -> Group:
     parts: list[Any] = []
     for goal in ws.goals:
         serving = tasks_serving(ws.tasks, goal)
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left",
-                      title=f"[bold]{goal.id}[/] {pick(goal.headline_zh, goal.headline_en, lang, ' · ')}")
+        table = Table(
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            title_justify="left",
+            title=f"[bold]{goal.id}[/] {pick(goal.headline_zh, goal.headline_en, lang, ' · ')}",
+        )
         table.add_column("#", no_wrap=True)
         table.add_column(pick("分目标", "Component", lang, " "), overflow="fold", ratio=1)
         table.add_column(pick("任务", "Tasks", lang, " "), overflow="fold")

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
@@ -22,8 +23,11 @@ from policy_tracker.errors import Problem, PtrackError, WorkspaceInvalid
 from policy_tracker.models import (
     SCHEMA_VERSION,
     TASK_COUNT,
+    Chapter,
     ChaptersFile,
+    Goal,
     GoalsFile,
+    Region,
     RegionsFile,
     Task,
     Workspace,
@@ -47,9 +51,7 @@ class _Resolver(BaseResolver):
     region codes stay strings and a date stays the text the person wrote."""
 
 
-_Resolver.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+_Resolver.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _Resolver.add_implicit_resolver(
     "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
 )
@@ -91,7 +93,7 @@ class _Constructor(SafeConstructor):
             seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep)
 
-    def construct_yaml_int(self, node: ScalarNode) -> int:  # type: ignore[override]
+    def construct_yaml_int(self, node: ScalarNode) -> int:
         text = node.value.replace("_", "")
         if text.startswith("0o"):
             return int(text[2:], 8)
@@ -100,12 +102,12 @@ class _Constructor(SafeConstructor):
         return int(text, 10)  # decimal, leading zeros included (YAML 1.2)
 
 
-_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)  # type: ignore[type-var]
 
 if getattr(yaml, "__with_libyaml__", False):
-    from yaml.cyaml import CParser as _Parser  # libyaml: several times faster
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]  # libyaml: several times faster
 
-    class _Loader(_Parser, _Constructor, _Resolver):  # type: ignore[misc]
+    class _Loader(_Parser, _Constructor, _Resolver):
         def __init__(self, stream: str) -> None:
             _Parser.__init__(self, stream)
             _Constructor.__init__(self)
@@ -117,7 +119,7 @@ else:  # pragma: no cover - PyYAML without libyaml
     from yaml.reader import Reader
     from yaml.scanner import Scanner
 
-    class _Loader(Reader, Scanner, Parser, Composer, _Constructor, _Resolver):  # type: ignore[no-redef,misc]
+    class _Loader(Reader, Scanner, Parser, Composer, _Constructor, _Resolver):  # type: ignore[no-redef]
         def __init__(self, stream: str) -> None:
             Reader.__init__(self, stream)
             Scanner.__init__(self)
@@ -161,7 +163,11 @@ def read_text(path: Path) -> str:
 def parse_yaml(text: str, shown: str) -> Any:
     """Safe-load one YAML document; every refusal becomes a Problem with its line."""
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is built on SafeConstructor
+        loader = _Loader(text)  # built on SafeConstructor: no Python objects, ever
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
@@ -199,14 +205,14 @@ def _loc_text(loc: Iterable[int | str]) -> str:
     return out
 
 
-def _error_message(err: dict[str, Any]) -> str:
+def _error_message(err: ErrorDetails) -> str:
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
         return "unknown field: remove it or check its spelling (`ptrack schema` lists the fields)"
     if kind == "missing":
         return "required field is missing"
     if kind == "string_type" and isinstance(value, (int, float, bool)):
-        return f"must be text, got {value!r}: put it in quotes (\"{value}\")"
+        return f'must be text, got {value!r}: put it in quotes ("{value}")'
     message = str(err["msg"])
     return message.removeprefix("Value error, ")
 
@@ -220,7 +226,11 @@ class _LineFinder:
     def line(self, path: Path, loc: Iterable[int | str]) -> int | None:
         if path not in self._trees:
             try:
-                self._trees[path] = yaml.compose(path.read_text(encoding="utf-8-sig"), Loader=_Loader)  # noqa: S506
+                loader = _Loader(path.read_text(encoding="utf-8-sig"))
+                try:
+                    self._trees[path] = loader.get_single_node()
+                finally:
+                    loader.dispose()
             except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
                 self._trees[path] = None
         node = _node_at(self._trees[path], loc)
@@ -282,10 +292,10 @@ def _check_workspace_dir(path: Path, how: str) -> Path:
 def find_workspace(data: Path | None = None, *, create: bool = True) -> Location:
     """--data, else $PTRACK_DATA, else the nearest enclosing workspace, else the per-user one (made on first use)."""
     if data is not None:
-        return Location(_check_workspace_dir(data, "--data"), "given with --data")
+        return Location(_check_workspace_dir(data, "from --data"), "given with --data")
     env = os.environ.get(ENV_DATA)
     if env:
-        return Location(_check_workspace_dir(Path(env), f"${ENV_DATA}"), f"given by ${ENV_DATA}")
+        return Location(_check_workspace_dir(Path(env), f"from ${ENV_DATA}"), f"given by ${ENV_DATA}")
     cwd = Path.cwd()
     for folder in (cwd, *cwd.parents):
         if (folder / MARKER).is_file():
@@ -383,16 +393,24 @@ def load_workspace(root: Path) -> Workspace:
         task = _load_file(path, Task, lines, problems)
         if task is not None:
             tasks.append((path, task))
+    if goals is not None and chapters is not None and regions is not None:
+        # Cross-file checks run on what did load, so one broken file does not hide other problems.
+        refs = _Refs(goals.goals, chapters.chapters, regions.regions, {p.stem for p in task_paths})
+        problems.extend(_cross_check(refs, root, tasks, lines))
     if problems or config is None or goals is None or chapters is None or regions is None:
         raise WorkspaceInvalid(problems)
-    ws = Workspace(root, config, goals.goals, chapters.chapters, regions.regions, [t for _, t in tasks])
-    problems = list(_cross_check(ws, root, tasks, lines))
-    if problems:
-        raise WorkspaceInvalid(problems)
-    return ws
+    return Workspace(root, config, goals.goals, chapters.chapters, regions.regions, [t for _, t in tasks])
 
 
-def _cross_check(ws: Workspace, root: Path, tasks: list[tuple[Path, Task]], lines: _LineFinder) -> Iterator[Problem]:
+@dataclass(frozen=True)
+class _Refs:
+    goals: list[Goal]
+    chapters: list[Chapter]
+    regions: list[Region]
+    task_files: set[str]
+
+
+def _cross_check(refs: _Refs, root: Path, tasks: list[tuple[Path, Task]], lines: _LineFinder) -> Iterator[Problem]:
     """What no single file can know: references between files, uniqueness, completeness."""
 
     def problem(path: Path, loc: tuple[int | str, ...], message: str) -> Problem:
@@ -400,19 +418,20 @@ def _cross_check(ws: Workspace, root: Path, tasks: list[tuple[Path, Task]], line
 
     regions_path, goals_path, chapters_path = root / REGIONS, root / GOALS, root / CHAPTERS
     codes: set[str] = set()
-    for i, r in enumerate(ws.regions):
+    by_code = {r.code: r for r in refs.regions}
+    for i, r in enumerate(refs.regions):
         if r.code in codes:
             yield problem(regions_path, ("regions", i, "code"), f"region code {r.code} appears twice")
         codes.add(r.code)
-    for i, r in enumerate(ws.regions):
+    for i, r in enumerate(refs.regions):
         if r.parent is not None and r.parent not in codes:
             yield problem(regions_path, ("regions", i, "parent"), f"unknown region {r.parent}")
         for j, p in enumerate(r.provinces):
-            if ws.regions_by_code.get(p) is None or ws.regions_by_code[p].kind != "province":
+            if by_code.get(p) is None or by_code[p].kind != "province":
                 yield problem(regions_path, ("regions", i, "provinces", j), f"{p} is not a province in this registry")
 
     serves_ok: set[str] = set()
-    for i, g in enumerate(ws.goals):
+    for i, g in enumerate(refs.goals):
         if g.id in serves_ok:
             yield problem(goals_path, ("goals", i, "id"), f"goal {g.id} appears twice")
         serves_ok.add(g.id)
@@ -422,13 +441,13 @@ def _cross_check(ws: Workspace, root: Path, tasks: list[tuple[Path, Task]], line
                 yield problem(goals_path, ("goals", i, "components", j, "key"), f"component {ref} appears twice")
             serves_ok.add(ref)
 
-    chapter_labels = [c.label for c in ws.chapters]
+    chapter_labels = [c.label for c in refs.chapters]
     for i, label in enumerate(chapter_labels):
         if label in chapter_labels[:i]:
             yield problem(chapters_path, ("chapters", i, "label"), f"chapter {label} appears twice")
 
     indicator_ids: dict[str, str] = {}
-    task_ids = {t.id for _, t in tasks}
+    task_ids = {t.id for _, t in tasks} | refs.task_files
     for path, t in tasks:
         if path.stem != t.id:
             yield problem(path, ("id",), f"the file is {path.name} but the id is {t.id}: rename one to match")
@@ -446,6 +465,6 @@ def _cross_check(ws: Workspace, root: Path, tasks: list[tuple[Path, Task]], line
             for k, other in enumerate(ind.also_tasks):
                 if other not in task_ids:
                     yield problem(path, ("indicators", j, "also_tasks", k), f"unknown task {other}")
-    missing = [task_id(n) for n in range(1, TASK_COUNT + 1) if task_id(n) not in task_ids]
+    missing = [task_id(n) for n in range(1, TASK_COUNT + 1) if task_id(n) not in refs.task_files]
     if missing:
         yield Problem(display_path(root), None, None, f"missing task files: {', '.join(m + '.yaml' for m in missing)}")
