@@ -142,7 +142,9 @@ def list_tasks(
         ),
     ] = None,
     chapter: Annotated[str | None, typer.Option("--chapter", help="Only this chapter: 三 or 3.")] = None,
-    status: Annotated[list[str] | None, typer.Option("--status", "-s", help="Only this status (repeat for several).")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option("--status", "-s", metavar="STATUS", help="Only this status (repeat for several).")
+    ] = None,
     region: Annotated[
         str | None,
         typer.Option("--region", "-r", help="Only tasks owned by this region or a region inside it (长三角, 31, Shanghai)."),

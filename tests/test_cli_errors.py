@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import snapshot
 from typer.testing import CliRunner
 
-from conftest import snapshot
 from policy_tracker.cli import app
 
 
@@ -64,7 +64,9 @@ def test_broken_files_are_reported_by_file_and_line(runner: CliRunner, ws_dir: P
 def test_an_unknown_field_or_wrong_type_names_file_line_and_field(runner: CliRunner, ws_dir: Path) -> None:
     t08 = ws_dir / "T08.yaml"
     text = t08.read_text(encoding="utf-8")
-    t08.write_text(text.replace("owner: CN", "owner: CN\nowner_name: 全国").replace("number: 8", "number: eight"), encoding="utf-8")
+    t08.write_text(
+        text.replace("owner: CN", "owner: CN\nowner_name: 全国").replace("number: 8", "number: eight"), encoding="utf-8"
+    )
     stderr = _fails(runner, ws_dir, ["show", "8"], "owner_name: unknown field", "number: ")
     assert all(line.startswith("ws/T08.yaml:") for line in stderr.splitlines()[:-1])
 

@@ -114,7 +114,15 @@ def test_goals_json_counts_and_mapping(runner: CliRunner, ws_dir: Path) -> None:
     goals = json.loads(_ok(runner, "goals", "-f", "json"))
     g2030, g2035 = goals
     assert g2030["headline_zh"] == "现代化人民城市建设取得重要进展"
-    assert [c["key"] for c in g2030["components"]] == ["institutions", "drivers", "living", "green", "safety", "culture", "governance"]
+    assert [c["key"] for c in g2030["components"]] == [
+        "institutions",
+        "drivers",
+        "living",
+        "green",
+        "safety",
+        "culture",
+        "governance",
+    ]
     assert g2030["components"][3]["tasks"] == ["T11", "T12", "T13"]
     assert g2030["tasks_whole_goal"] == ["T01", "T02", "T03"]
     assert g2030["status_counts"]["not_started"] == 23

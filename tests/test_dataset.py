@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from conftest import REPO
+
 from policy_tracker import store
 from policy_tracker.models import Workspace
 
@@ -76,7 +76,11 @@ def test_the_baseline_is_one_of_the_observations(ws: Workspace) -> None:
 def test_tasks_match_the_digest(ws: Workspace, digest: dict[str, Any]) -> None:
     for t, ref in zip(ws.tasks, digest["tasks"], strict=True):
         assert (t.number, t.label, t.title_zh, t.title_en, t.chapter) == (
-            ref["number"], ref["label"], ref["title_zh"], ref["title_en"], ref["chapter"]
+            ref["number"],
+            ref["label"],
+            ref["title_zh"],
+            ref["title_en"],
+            ref["chapter"],
         )
         assert t.text_recovered == ref["text_status"]
         ref_measures = [(m["zh"], m["en"], m["basis"]) for m in ref["measures"] if m["zh"] != "其余措施未能检得"]

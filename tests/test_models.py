@@ -27,9 +27,7 @@ def _task(**changes: Any) -> dict[str, Any]:
     return record
 
 
-@pytest.mark.parametrize(
-    ("n", "expected"), [(1, "一"), (9, "九"), (10, "十"), (11, "十一"), (20, "二十"), (23, "二十三")]
-)
+@pytest.mark.parametrize(("n", "expected"), [(1, "一"), (9, "九"), (10, "十"), (11, "十一"), (20, "二十"), (23, "二十三")])
 def test_chinese_numeral(n: int, expected: str) -> None:
     assert chinese_numeral(n) == expected
 

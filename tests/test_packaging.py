@@ -24,13 +24,21 @@ def test_wheel_install_runs_from_another_directory(tmp_path: Path) -> None:
     env.pop("PTRACK_DATA", None)
     run = subprocess.run(
         [sys.executable, "-m", "policy_tracker", "list", "--goal", "2030", "--format", "json"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, check=False,
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     assert len(json.loads(run.stdout)) == 23
     assert "Created your workspace" in run.stderr
     where = subprocess.run(
         [sys.executable, "-c", "import policy_tracker.store as s; print(s.bundled_dataset())"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, check=True,
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert where.stdout.strip().startswith(str(site))

@@ -27,14 +27,22 @@ def ws() -> Workspace:
     return store.load_workspace(store.bundled_dataset())
 
 
-@pytest.mark.parametrize(("text", "tid"), [("T08", "T08"), ("t8", "T08"), ("8", "T08"), ("08", "T08"), (" T23 ", "T23"), ("1", "T01")])
+@pytest.mark.parametrize(
+    ("text", "tid"), [("T08", "T08"), ("t8", "T08"), ("8", "T08"), ("08", "T08"), (" T23 ", "T23"), ("1", "T01")]
+)
 def test_task_ids_in_every_spelling(text: str, tid: str) -> None:
     assert parse_task_id(text) == tid
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("T24", "there is no task T24"), ("0", "there is no task T00"), ("../x", "not a task ID"), ("T8.yaml", "not a task ID"), ("", "not a task ID")],
+    [
+        ("T24", "there is no task T24"),
+        ("0", "there is no task T00"),
+        ("../x", "not a task ID"),
+        ("T8.yaml", "not a task ID"),
+        ("", "not a task ID"),
+    ],
 )
 def test_bad_task_ids_say_the_valid_range(text: str, message: str) -> None:
     with pytest.raises(PtrackError, match=message) as info:
@@ -43,7 +51,14 @@ def test_bad_task_ids_say_the_valid_range(text: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "key"), [("in_progress", "in_progress"), ("In Progress", "in_progress"), ("in-progress", "in_progress"), ("进行中", "in_progress"), ("已完成", "completed")]
+    ("text", "key"),
+    [
+        ("in_progress", "in_progress"),
+        ("In Progress", "in_progress"),
+        ("in-progress", "in_progress"),
+        ("进行中", "in_progress"),
+        ("已完成", "completed"),
+    ],
 )
 def test_statuses_by_key_or_label(text: str, key: str) -> None:
     assert parse_status(text) == key
@@ -58,8 +73,19 @@ def test_an_unknown_status_suggests_and_lists() -> None:
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("31", "31"), ("上海市", "31"), ("上海", "310000"), ("shanghai", None), ("YRD", "YRD"), ("长三角", "YRD"), ("粤港澳大湾区", "PRD"),
-     ("Yangtze River Delta", "YRD"), ("内蒙古", "15"), ("cn", "CN"), ("全国", "CN")],
+    [
+        ("31", "31"),
+        ("上海市", "31"),
+        ("上海", "310000"),
+        ("shanghai", None),
+        ("YRD", "YRD"),
+        ("长三角", "YRD"),
+        ("粤港澳大湾区", "PRD"),
+        ("Yangtze River Delta", "YRD"),
+        ("内蒙古", "15"),
+        ("cn", "CN"),
+        ("全国", "CN"),
+    ],
 )
 def test_regions_by_code_name_or_alias(ws: Workspace, text: str, code: str | None) -> None:
     if code is None:  # both the province and the city are called Shanghai in English

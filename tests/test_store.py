@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import snapshot
+
 from policy_tracker import store
 from policy_tracker.errors import PtrackError, WorkspaceInvalid
 
@@ -265,7 +265,7 @@ def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path: Path) -> None:
     target.mkdir()
     (target / "T08.yaml").write_text("mine\n", encoding="utf-8")
     before = snapshot(target)
-    with pytest.raises(PtrackError, match="already holds T08.yaml"):
+    with pytest.raises(PtrackError, match=r"already holds T08\.yaml"):
         store.init_workspace(target)
     assert snapshot(target) == before
     root = store.init_workspace(tmp_path / "ok")
