@@ -29,6 +29,12 @@ STATUS_STYLE = {
     "deferred": "yellow",
 }
 BASIS_LABEL = {"verbatim": "原文 verbatim", "secondary": "转述 secondary"}
+TEXT_RECOVERED_LABEL = {
+    "verbatim_complete_probable": "原文基本完整 official text, probably complete",
+    "verbatim_partial": "部分原文 official text, in part",
+    "secondary_only": "仅有转述 press summaries only",
+    "title_only": "仅有标题 title only: text not recovered",
+}
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -151,7 +157,14 @@ def _indicator_block(ind: Indicator, lang: Lang) -> Group:
     target = next((t for t in reversed(ind.targets) if t.value is not None), None)
     name = Text.assemble(("• " + pick(ind.name_zh, ind.name_en, lang, " · "), "bold"), (f"  [{ind.unit}]", "dim"))
     base = _figure(ind.baseline.value, None, ind.baseline.date) if ind.baseline else "—"
-    now = _figure(latest.value, latest.qualifier, latest.date) if latest else "—"
+    words = [o for o in ind.observations if o.value is None and o.value_text]
+    if latest:
+        now = _figure(latest.value, latest.qualifier, latest.date)
+    elif words:  # the source gives only words: show them rather than a blank
+        latest = max(words, key=lambda o: o.date)
+        now = f"{latest.value_text} ({latest.date})"
+    else:
+        now = "—"
     details = Text(f"基期 baseline {base} · 最新 latest {now} · 目标 target ")
     if target:
         details.append(_figure(target.value, target.comparator, target.year))
@@ -177,7 +190,7 @@ def task_panel(ws: Workspace, task: Task, lang: Lang) -> Group:
     head.add_row("牵头地区 Owner", region_label(ws, task.owner))
     head.add_row("牵头单位 Lead", "、".join(task.lead_units) or "[dim]— (no source names one)[/]")
     head.add_row("配合单位 Co-op", "、".join(task.co_units) or "[dim]—[/]")
-    head.add_row("原文 Text", task.text_recovered.replace("_", " "))
+    head.add_row("原文 Text", TEXT_RECOVERED_LABEL[task.text_recovered])
     parts: list[Any] = [Panel(head, title=f"[bold]{task.id}[/]", title_align="left", box=box.ROUNDED)]
 
     if task.measures:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import snapshot
 from typer.testing import CliRunner
 
 from policy_tracker.cli import app
+
+from conftest import snapshot
 
 
 def _fails(runner: CliRunner, ws_dir: Path, args: list[str], *expected: str) -> str:

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO
 
 from policy_tracker import store
 from policy_tracker.models import Workspace
+
+from conftest import REPO
 
 SHARED = REPO.parent / "shared" / "policy"
 needs_reference = pytest.mark.skipif(not SHARED.is_dir(), reason="policy reference ../shared/policy not beside the repo")

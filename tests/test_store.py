@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import snapshot
 
 from policy_tracker import store
 from policy_tracker.errors import PtrackError, WorkspaceInvalid
+
+from conftest import snapshot
 
 
 def _problems(root: Path) -> list[str]:
