@@ -211,6 +211,8 @@ def _error_message(err: ErrorDetails) -> str:
         return "unknown field: remove it or check its spelling (`ptrack schema` lists the fields)"
     if kind == "missing":
         return "required field is missing"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"expected fields (name: value), got {type(value).__name__}"
     if kind == "string_type" and isinstance(value, (int, float, bool)):
         return f'must be text, got {value!r}: put it in quotes ("{value}")'
     message = str(err["msg"])
