@@ -98,6 +98,21 @@ class Target(Record):
     note: str | None = None
 
 
+class IndicatorData(Record):
+    """An indicator's figures for one record: the national ones in the task file, a region's in its record."""
+
+    id: IndicatorId
+    baseline: Baseline | None = None
+    targets: list[Target] = []
+    observations: list[Observation] = []
+
+
+def latest_observation(observations: list[Observation]) -> Observation | None:
+    """The most recent observation with a number (one in words only does not count)."""
+    numeric = [o for o in observations if o.value is not None]
+    return max(numeric, key=lambda o: o.date) if numeric else None
+
+
 class Indicator(Record):
     id: IndicatorId
     name_zh: NonEmpty
@@ -110,10 +125,6 @@ class Indicator(Record):
     targets: list[Target] = []
     observations: list[Observation] = []
     notes: str | None = None
-
-    def latest(self) -> Observation | None:
-        numeric = [o for o in self.observations if o.value is not None]
-        return max(numeric, key=lambda o: o.date) if numeric else None
 
 
 class Measure(Record):
@@ -131,11 +142,22 @@ class Change(Record):
 
 
 class HistoryEntry(Record):
+    change: NonEmpty = Field(description="the change set (one update, import or undo) this entry belongs to")
     at: NonEmpty = Field(description="ISO 8601 time with time zone")
     by: NonEmpty
     changes: list[Change]
     note: str | None = None
     source: str | None = None
+    undoes: str | None = Field(None, description="the change set this one reverts")
+
+
+class Rating(Record):
+    """A reviewer's judgement, as opposed to what the numbers say."""
+
+    level: Literal["green", "amber", "red"]
+    rationale: NonEmpty
+    by: NonEmpty
+    at: NonEmpty
 
 
 class Task(Record):
@@ -148,7 +170,9 @@ class Task(Record):
     chapter: NonEmpty
     serves: list[NonEmpty] = Field(min_length=1, description="goal ids ('2030') or components ('2030.green')")
     text_recovered: TextRecovered
+    revision: int = Field(0, ge=0, description="counts the recorded changes to this record")
     status: Status
+    rating: Rating | None = None
     owner: RegionCode = "CN"
     lead_units: list[str] = []
     co_units: list[str] = []
@@ -167,6 +191,23 @@ class Task(Record):
         if self.label != expected:
             raise ValueError(f"label {self.label} does not match number {self.number} (expected {expected})")
         return self
+
+
+class RegionRecord(Record):
+    """How one task stands in one region: records/<region>/<task>.yaml."""
+
+    schema_version: int
+    task: TaskId
+    region: RegionCode
+    revision: int = Field(0, ge=0)
+    status: Status = "not_started"
+    rating: Rating | None = None
+    owner: RegionCode | None = Field(None, description="the region responsible; default: the record's region")
+    lead_units: list[str] = []
+    co_units: list[str] = []
+    indicators: list[IndicatorData] = []
+    notes: list[str] = []
+    history: list[HistoryEntry] = []
 
 
 class Component(Record):
@@ -239,6 +280,9 @@ class WorkspaceConfig(Record):
     schema_version: int
     name: NonEmpty
     document: DocumentInfo | None = None
+    require_evidence: list[Status] = Field(
+        ["completed"], description="statuses a record may only move to with a --source or a --note"
+    )
 
 
 @dataclass

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from policy_tracker.models import STATUS_LABELS, Indicator, Region, Task, Workspace
+from policy_tracker.models import STATUS_LABELS, Indicator, Region, Task, Workspace, latest_observation
 from policy_tracker.query import status_counts, tasks_serving
 
 Lang = Literal["zh", "en", "both"]
@@ -153,7 +153,7 @@ def _figure(value: float | None, qualifier: str | None, when: str | int) -> str:
 
 def _indicator_block(ind: Indicator, lang: Lang) -> Group:
     """One indicator as a few labelled lines: readable at 80 columns, where a wide table is not."""
-    latest = ind.latest()
+    latest = latest_observation(ind.observations)
     target = next((t for t in reversed(ind.targets) if t.value is not None), None)
     name = Text.assemble(("• " + pick(ind.name_zh, ind.name_en, lang, " · "), "bold"), (f"  [{ind.unit}]", "dim"))
     base = _figure(ind.baseline.value, None, ind.baseline.date) if ind.baseline else "—"
@@ -243,7 +243,7 @@ def task_markdown(ws: Workspace, task: Task) -> str:
         lines += ["", "## Indicators", ""]
         rows = []
         for ind in task.indicators:
-            latest = ind.latest()
+            latest = latest_observation(ind.observations)
             rows.append(
                 (
                     f"{ind.name_zh} ({ind.unit})",

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -19,15 +23,19 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
+from policy_tracker.changes import RecordChange, Stamp, history_entry, parse_observation_field
 from policy_tracker.errors import Problem, PtrackError, WorkspaceInvalid
 from policy_tracker.models import (
     SCHEMA_VERSION,
     TASK_COUNT,
+    Change,
     Chapter,
     ChaptersFile,
     Goal,
     GoalsFile,
+    HistoryEntry,
     Region,
+    RegionRecord,
     RegionsFile,
     Task,
     Workspace,
@@ -470,3 +478,363 @@ def _cross_check(refs: _Refs, root: Path, tasks: list[tuple[Path, Task]], lines:
     missing = [task_id(n) for n in range(1, TASK_COUNT + 1) if task_id(n) not in refs.task_files]
     if missing:
         yield Problem(display_path(root), None, None, f"missing task files: {', '.join(m + '.yaml' for m in missing)}")
+
+
+# ---------------------------------------------------------------------------------------------- region records
+
+RECORDS = "records"
+_TMP_RE = re.compile(r"^\..+\.tmp$")
+
+
+def record_path(root: Path, task: str, region: str) -> Path:
+    """The national record is the task file itself; a region's record is records/<region>/<task>.yaml."""
+    return root / f"{task}.yaml" if region == "CN" else root / RECORDS / region / f"{task}.yaml"
+
+
+def _record_files(root: Path, regions: Iterable[str] | None) -> list[Path]:
+    base = root / RECORDS
+    if not base.is_dir():
+        return []
+    folders = sorted(p for p in base.iterdir() if p.is_dir()) if regions is None else [base / r for r in sorted(regions)]
+    return [f for d in folders if d.is_dir() for f in sorted(d.iterdir()) if _TASK_LIKE_RE.match(f.name)]
+
+
+def load_region_records(root: Path, regions: Iterable[str] | None = None) -> list[RegionRecord]:
+    """The region records of these regions (all when None); raise WorkspaceInvalid listing every problem."""
+    lines = _LineFinder()
+    problems: list[Problem] = []
+    records = [r for _, r in _load_records(_record_files(root, regions), lines, problems)]
+    if problems:
+        raise WorkspaceInvalid(problems)
+    return records
+
+
+def _load_records(files: list[Path], lines: _LineFinder, problems: list[Problem]) -> list[tuple[Path, RegionRecord]]:
+    out = []
+    for path in files:
+        record = _load_file(path, RegionRecord, lines, problems)
+        if record is not None:
+            out.append((path, record))
+    return out
+
+
+def load_record(root: Path, task: str, region: str) -> Task | RegionRecord | None:
+    """One record, fresh from disk; None when the region has no record for the task yet."""
+    path = record_path(root, task, region)
+    if region != "CN" and not path.exists():
+        return None
+    lines = _LineFinder()
+    problems: list[Problem] = []
+    record = _load_file(path, Task if region == "CN" else RegionRecord, lines, problems)
+    if problems:
+        raise WorkspaceInvalid(problems)
+    return record  # type: ignore[no-any-return]
+
+
+def validate_workspace(root: Path) -> tuple[Workspace, int]:
+    """Everything `load_workspace` checks, plus every region record; returns the workspace and the record count."""
+    problems: list[Problem] = []
+    try:
+        ws = load_workspace(root)
+    except WorkspaceInvalid as e:
+        problems.extend(e.problems)
+        ws = None
+    lines = _LineFinder()
+    files = _record_files(root, None)
+    records = _load_records(files, lines, problems)
+    if ws is not None:
+        problems.extend(_check_records(ws, root, records, lines))
+    problems.extend(
+        Problem(display_path(p), None, None, "left over from an interrupted write: delete it") for p in _temp_files(root)
+    )
+    if problems or ws is None:
+        raise WorkspaceInvalid(problems)
+    return ws, len(records)
+
+
+def _temp_files(root: Path) -> list[Path]:
+    folders = [root, *((root / RECORDS).glob("*") if (root / RECORDS).is_dir() else [])]
+    return sorted(p for d in folders if d.is_dir() for p in d.iterdir() if _TMP_RE.match(p.name))
+
+
+def _check_records(ws: Workspace, root: Path, records: list[tuple[Path, RegionRecord]], lines: _LineFinder) -> Iterator[Problem]:
+    """What a merge can break in region records: misplaced or duplicate records, dangling regions, unknown indicators."""
+    indicators = {t.id: {i.id for i in t.indicators} for t in ws.tasks}
+    seen: dict[tuple[str, str], Path] = {}
+    for path, r in records:
+
+        def problem(loc: tuple[int | str, ...], message: str, path: Path = path) -> Problem:
+            return Problem(display_path(path), lines.line(path, loc), _loc_text(loc) or None, message)
+
+        if r.task != path.stem or r.region != path.parent.name:
+            yield problem(
+                ("task",), f"this is the record of {r.task} in {r.region}; it belongs at {RECORDS}/{r.region}/{r.task}.yaml"
+            )
+        key = (r.task, r.region.casefold())
+        if key in seen:
+            yield problem(("region",), f"duplicate record: {display_path(seen[key])} is the same task and region")
+        seen[key] = path
+        if r.region not in ws.regions_by_code:
+            yield problem(("region",), f"unknown region {r.region}: add it to regions.yaml or remove this record")
+        if r.region == "CN":
+            yield problem(("region",), f"the national record of {r.task} is {r.task}.yaml, not a region record")
+        if r.owner is not None and r.owner not in ws.regions_by_code:
+            yield problem(("owner",), f"unknown region {r.owner}")
+        if r.task not in indicators:
+            yield problem(("task",), f"unknown task {r.task}")
+            continue
+        for i, ind in enumerate(r.indicators):
+            if ind.id not in indicators[r.task]:
+                yield problem(("indicators", i, "id"), f"task {r.task} defines no indicator {ind.id}")
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+LOCK_FILE = ".ptrack.lock"
+LOCK_TIMEOUT_S = 30.0
+
+
+@contextmanager
+def locked(root: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """One writer at a time per workspace, across processes (an OS lock: released even if the process dies)."""
+    path = root / LOCK_FILE
+    try:
+        handle = open(path, "a+b")  # noqa: SIM115 - held for the whole block
+    except OSError as e:
+        raise PtrackError(f"cannot lock the workspace: {e.strerror}", where=display_path(path)) from None
+    deadline = time.monotonic() + timeout
+    try:
+        while not _try_lock(handle):
+            if time.monotonic() > deadline:
+                raise PtrackError(
+                    f"another ptrack has been writing to this workspace for over {timeout:.0f} s",
+                    where=display_path(path),
+                    fix="Wait for it to finish and run the command again",
+                )
+            time.sleep(0.01)
+        yield
+    finally:
+        _unlock(handle)
+        handle.close()
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(handle: IO[bytes]) -> None:
+        with suppress(OSError):
+            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(handle: IO[bytes]) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def atomic_write(path: Path, text: str, expected: bytes | None) -> None:
+    """Replace `path` with `text` so that a crash leaves the old file or the new one, never a torn one.
+
+    `expected` is what the file held when it was read (None: it did not exist); if something else wrote it
+    since, nothing is written.
+    """
+    data = text.encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        current = path.read_bytes() if path.exists() else None
+        if current != expected:
+            raise PtrackError(
+                f"{display_path(path)} was changed by another program while ptrack was writing it",
+                fix="Nothing was written to it; check the file and run the command again",
+            )
+        os.replace(tmp, path)
+    except OSError as e:
+        raise PtrackError(
+            f"cannot write {display_path(path)}: {e.strerror}",
+            fix="The file is as it was; free some space or fix the permissions",
+        ) from None
+    finally:
+        with suppress(FileNotFoundError):
+            tmp.unlink()
+    _fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _fsync_dir(folder: Path) -> None:
+    if sys.platform == "win32":  # pragma: no cover - Windows cannot open a directory
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def _round_trip() -> Any:
+    """ruamel.yaml, set to keep comments, key order and quoting: an update changes only the lines it must."""
+    from ruamel.yaml import YAML
+
+    rt = YAML()
+    rt.preserve_quotes = True
+    rt.width = 4096  # never re-wrap long text: a changed value is a changed line, nothing more
+    rt.indent(mapping=2, sequence=2, offset=0)
+    rt.representer.add_representer(type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null"))
+    return rt
+
+
+def dump_yaml(data: Any) -> str:
+    buf = io.StringIO()
+    _round_trip().dump(data, buf)
+    return buf.getvalue()
+
+
+def _set(doc: Any, key: str, value: Any, before: str) -> None:
+    """Set a key, placing a new one before `before` so that a record keeps a readable order."""
+    if key in doc or before not in doc:
+        doc[key] = value
+    else:
+        doc.insert(list(doc).index(before), key, value)
+
+
+def _block(seq: Any) -> Any:
+    # `history: []` is a flow sequence; entries appended to it must not be written inline.
+    if hasattr(seq, "fa"):
+        seq.fa.set_block_style()
+    return seq
+
+
+def _apply(doc: Any, changes: list[Change], entry: HistoryEntry) -> None:
+    for change in changes:
+        if change.field in ("status", "owner", "rating"):
+            if change.new is None:
+                doc.pop(change.field, None)
+            else:
+                _set(doc, change.field, change.new, before="lead_units" if change.field == "owner" else "owner")
+            continue
+        parsed = parse_observation_field(change.field)
+        if parsed is None:  # pragma: no cover - plans only hold the fields above
+            raise ValueError(change.field)
+        indicator, date = parsed
+        if "indicators" not in doc:
+            _set(doc, "indicators", [], before="history")
+        indicators = _block(doc["indicators"])
+        data = next((i for i in indicators if i.get("id") == indicator), None)
+        if data is None:
+            data = {"id": indicator, "observations": []}
+            indicators.append(data)
+        observations = _block(data.setdefault("observations", []))
+        at = next((k for k, o in enumerate(observations) if str(o.get("date")) == date), None)
+        if at is not None:
+            del observations[at]
+        if change.new is not None:
+            position = sum(1 for o in observations if str(o.get("date")) < date)  # keep them in date order
+            observations.insert(position, change.new)
+    _set(doc, "revision", int(doc.get("revision", 0)) + 1, before="status")
+    if "history" not in doc:
+        doc["history"] = []
+    _block(doc["history"]).append(entry.model_dump(mode="json", exclude_none=True))
+
+
+def _new_region_record(task: str, region: str) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "task": task,
+        "region": region,
+        "revision": 0,
+        "status": "not_started",
+        "history": [],
+    }
+
+
+@dataclass
+class Written:
+    """One record a change set touched: where, its history entry, and its text before and after."""
+
+    path: Path
+    entry: HistoryEntry
+    before: str | None
+    after: str
+
+
+def change_records(
+    root: Path,
+    targets: list[tuple[str, str]],
+    plan: Callable[[Task | RegionRecord], RecordChange],
+    stamp: Stamp,
+    *,
+    note: str | None,
+    source: str | None,
+    dry_run: bool = False,
+) -> list[Written]:
+    """Plan, validate and write one change set over (task, region) records, as one locked transaction.
+
+    `plan` sees each record as it is on disk inside the lock, so concurrent writers never lose each
+    other's updates. Every new text is validated before anything is written; records with no change are
+    left alone.
+    """
+    with locked(root):
+        staged: list[Written] = []
+        for task, region in targets:
+            path = record_path(root, task, region)
+            before = read_text(path) if path.exists() else None
+            if before is None and region == "CN":
+                raise PtrackError(f"task file {display_path(path)} is missing", fix="Run `ptrack validate`")
+            current = _parse_record(path, before, task, region)
+            record_plan = plan(current)
+            if not record_plan.changes:
+                continue
+            entry = history_entry(record_plan, stamp, note, source)
+            doc = _round_trip().load(before) if before is not None else _new_region_record(task, region)
+            _apply(doc, record_plan.changes, entry)
+            after = dump_yaml(doc)
+            _parse_record(path, after, task, region)  # never write what would not load
+            staged.append(Written(path, entry, before, after))
+        if not dry_run:
+            for w in staged:
+                atomic_write(w.path, w.after, w.before.encode("utf-8") if w.before is not None else None)
+        return staged
+
+
+def _parse_record(path: Path, text: str | None, task: str, region: str) -> Task | RegionRecord:
+    if text is None:
+        return RegionRecord.model_validate(_new_region_record(task, region))
+    model: type[Task | RegionRecord] = Task if region == "CN" else RegionRecord
+    lines = _LineFinder()
+    try:
+        record, problems = _validate(model, parse_yaml(text, display_path(path)), path, lines)
+    except _FileProblem as e:
+        problems = [e.problem]
+    if problems:
+        raise WorkspaceInvalid(problems)
+    return record  # type: ignore[no-any-return]

@@ -1,0 +1,202 @@
+"""Change sets: what an update, an import or an undo changes in a record, as pure data (no I/O)."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import JsonValue
+
+from policy_tracker.errors import PtrackError
+from policy_tracker.models import (
+    Change,
+    HistoryEntry,
+    IndicatorData,
+    Observation,
+    Rating,
+    RegionRecord,
+    Task,
+)
+
+RATINGS = ("green", "amber", "red")
+Record = Task | RegionRecord
+
+
+def new_change_id(now: datetime) -> str:
+    """Sortable by time, unique across clones: 20261128T150803-3fa9c1."""
+    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def observation_field(indicator: str, date: str) -> str:
+    return f"observation:{indicator}:{date}"
+
+
+def parse_observation_field(name: str) -> tuple[str, str] | None:
+    parts = name.split(":")
+    return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == "observation" else None
+
+
+@dataclass(frozen=True)
+class NewObservation:
+    indicator: str
+    value: float
+    date: str
+    correct: bool = False  # replacing an existing observation of the same date must be asked for
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What one caller asks to change in one record."""
+
+    status: str | None = None
+    owner: str | None = None
+    observations: Sequence[NewObservation] = ()
+    rating: str | None = None
+    rationale: str | None = None
+    note: str | None = None
+    source: str | None = None
+
+    def is_empty(self) -> bool:
+        return self.status is None and self.owner is None and not self.observations and self.rating is None and not self.note
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Who and when: shared by every record a change set touches."""
+
+    change: str
+    at: str
+    by: str
+    undoes: str | None = None
+
+
+@dataclass
+class RecordChange:
+    """The changes to one record, ready to be written (the history entry is built from them)."""
+
+    task: str
+    region: str
+    changes: list[Change] = field(default_factory=list)
+
+
+def region_of(record: Record) -> str:
+    return record.region if isinstance(record, RegionRecord) else "CN"
+
+
+def owner_of(record: Record) -> str:
+    return record.owner or region_of(record)
+
+
+def _indicator_data(record: Record, indicator: str) -> IndicatorData | None:
+    for ind in record.indicators:
+        if ind.id == indicator:
+            return IndicatorData(id=ind.id, baseline=ind.baseline, targets=ind.targets, observations=ind.observations)
+    return None
+
+
+def plan_edit(
+    record: Record, edit: Edit, *, indicators: Mapping[str, str], require_evidence: Sequence[str], stamp: Stamp
+) -> RecordChange:
+    """The changes `edit` makes to `record`; refuses what would lose or invent information.
+
+    `indicators` maps the indicator ids this task defines to their names (for messages).
+    """
+    plan = RecordChange(task=record.task if isinstance(record, RegionRecord) else record.id, region=region_of(record))
+    if edit.status is not None and edit.status != record.status:
+        if edit.status in require_evidence and not (edit.source or edit.note):
+            raise PtrackError(
+                f"moving {plan.task} to {edit.status} needs evidence",
+                fix="Add --source (a URL or document number) or --note saying how it was done",
+            )
+        plan.changes.append(Change(field="status", old=record.status, new=edit.status))
+    if edit.owner is not None and edit.owner != owner_of(record):
+        plan.changes.append(Change(field="owner", old=owner_of(record), new=edit.owner))
+    for obs in edit.observations:
+        plan.changes.append(_observation_change(record, plan.task, obs, edit, indicators))
+    if edit.rating is not None:
+        if edit.rating not in RATINGS:
+            raise PtrackError(f"unknown rating '{edit.rating}'", fix=f"Use one of: {', '.join(RATINGS)}")
+        if not edit.rationale:
+            raise PtrackError("a rating needs its rationale", fix="Add --rationale saying why")
+        rating = Rating(level=edit.rating, rationale=edit.rationale, by=stamp.by, at=stamp.at)  # type: ignore[arg-type]
+        old = record.rating.model_dump(mode="json") if record.rating else None
+        plan.changes.append(Change(field="rating", old=old, new=rating.model_dump(mode="json")))
+    elif edit.rationale:
+        raise PtrackError("--rationale goes with --rating", fix="Give --rating green|amber|red as well")
+    return plan
+
+
+def _observation_change(record: Record, task: str, obs: NewObservation, edit: Edit, indicators: Mapping[str, str]) -> Change:
+    if obs.indicator not in indicators:
+        known = ", ".join(indicators) or "none"
+        raise PtrackError(f"task {task} has no indicator '{obs.indicator}'", fix=f"Its indicators: {known}")
+    if not math.isfinite(obs.value):
+        raise PtrackError(f"'{obs.value}' is not a usable number for {obs.indicator}", fix="Give a finite number")
+    if not edit.source:
+        raise PtrackError(
+            f"a value for {obs.indicator} needs its source",
+            fix="Add --source with a URL or document number: every figure carries its source",
+        )
+    new = Observation(date=obs.date, value=obs.value, source=edit.source, note=edit.note)
+    data = _indicator_data(record, obs.indicator)
+    existing = next((o for o in data.observations if o.date == new.date), None) if data else None
+    field_name = observation_field(obs.indicator, new.date)
+    if existing is not None:
+        if existing.value == new.value and existing.source == new.source:
+            raise PtrackError(f"{task} {region_of(record)} already has {obs.indicator} = {existing.value:g} for {new.date}")
+        if not obs.correct:
+            raise PtrackError(
+                f"{task} {region_of(record)} already has {obs.indicator} = {existing.value:g} for {new.date}"
+                f" (source {existing.source})",
+                fix="To replace it, say so with --correct; the old value stays in the history",
+            )
+    old = existing.model_dump(mode="json", exclude_none=True) if existing else None
+    return Change(field=field_name, old=old, new=new.model_dump(mode="json", exclude_none=True, exclude_defaults=True))
+
+
+def history_entry(plan: RecordChange, stamp: Stamp, note: str | None, source: str | None) -> HistoryEntry:
+    return HistoryEntry(
+        change=stamp.change, at=stamp.at, by=stamp.by, changes=plan.changes, note=note, source=source, undoes=stamp.undoes
+    )
+
+
+def current_value(record: Record, field_name: str) -> JsonValue:
+    """The value a change's field has now in the record (to check an undo is still safe)."""
+    if field_name == "status":
+        return record.status
+    if field_name == "owner":
+        return owner_of(record)
+    if field_name == "rating":
+        return record.rating.model_dump(mode="json") if record.rating else None
+    parsed = parse_observation_field(field_name)
+    if parsed is None:
+        raise PtrackError(f"unknown field '{field_name}' in the history", fix="Run `ptrack validate`")
+    data = _indicator_data(record, parsed[0])
+    found = next((o for o in data.observations if o.date == parsed[1]), None) if data else None
+    return found.model_dump(mode="json", exclude_none=True, exclude_defaults=True) if found else None
+
+
+def _same(a: JsonValue, b: JsonValue) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = set(a) | set(b)
+        return all(_same(a.get(k), b.get(k)) for k in keys)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return float(a) == float(b)
+    return a == b
+
+
+def plan_undo(record: Record, entry: HistoryEntry) -> RecordChange:
+    """The changes that put back what `entry` changed, refused if the record moved on since."""
+    plan = RecordChange(task=record.task if isinstance(record, RegionRecord) else record.id, region=region_of(record))
+    for change in reversed(entry.changes):
+        now = current_value(record, change.field)
+        if not _same(now, change.new):
+            raise PtrackError(
+                f"cannot undo {entry.change}: {plan.task} {plan.region} {change.field} has changed since (now {now})",
+                fix="Make the change you want with `ptrack update`",
+            )
+        plan.changes.append(Change(field=change.field, old=change.new, new=change.old))
+    return plan
