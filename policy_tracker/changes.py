@@ -44,6 +44,8 @@ class NewObservation:
     indicator: str
     value: float
     date: str
+    source: str | None = None
+    note: str | None = None
     correct: bool = False  # replacing an existing observation of the same date must be asked for
 
 
@@ -75,11 +77,18 @@ class Stamp:
 
 @dataclass
 class RecordChange:
-    """The changes to one record, ready to be written (the history entry is built from them)."""
+    """The changes to one record, with the why (note), evidence (source) and who of its history entry."""
 
     task: str
     region: str
     changes: list[Change] = field(default_factory=list)
+    note: str | None = None
+    source: str | None = None
+    by: str | None = None  # who, when it is not the change set's author (a row of an import)
+
+
+def task_of(record: Record) -> str:
+    return record.task if isinstance(record, RegionRecord) else record.id
 
 
 def region_of(record: Record) -> str:
@@ -104,7 +113,7 @@ def plan_edit(
 
     `indicators` maps the indicator ids this task defines to their names (for messages).
     """
-    plan = RecordChange(task=record.task if isinstance(record, RegionRecord) else record.id, region=region_of(record))
+    plan = RecordChange(task_of(record), region_of(record), note=edit.note, source=edit.source)
     if edit.status is not None and edit.status != record.status:
         if edit.status in require_evidence and not (edit.source or edit.note):
             raise PtrackError(
@@ -115,7 +124,9 @@ def plan_edit(
     if edit.owner is not None and edit.owner != owner_of(record):
         plan.changes.append(Change(field="owner", old=owner_of(record), new=edit.owner))
     for obs in edit.observations:
-        plan.changes.append(_observation_change(record, plan.task, obs, edit, indicators))
+        change = _observation_change(record, plan.task, obs, indicators)
+        if change is not None:
+            plan.changes.append(change)
     if edit.rating is not None:
         if edit.rating not in RATINGS:
             raise PtrackError(f"unknown rating '{edit.rating}'", fix=f"Use one of: {', '.join(RATINGS)}")
@@ -129,27 +140,27 @@ def plan_edit(
     return plan
 
 
-def _observation_change(record: Record, task: str, obs: NewObservation, edit: Edit, indicators: Mapping[str, str]) -> Change:
+def _observation_change(record: Record, task: str, obs: NewObservation, indicators: Mapping[str, str]) -> Change | None:
     if obs.indicator not in indicators:
         known = ", ".join(indicators) or "none"
         raise PtrackError(f"task {task} has no indicator '{obs.indicator}'", fix=f"Its indicators: {known}")
     if not math.isfinite(obs.value):
         raise PtrackError(f"'{obs.value}' is not a usable number for {obs.indicator}", fix="Give a finite number")
-    if not edit.source:
+    if not obs.source:
         raise PtrackError(
             f"a value for {obs.indicator} needs its source",
             fix="Add --source with a URL or document number: every figure carries its source",
         )
-    new = Observation(date=obs.date, value=obs.value, source=edit.source, note=edit.note)
+    new = Observation(date=obs.date, value=obs.value, source=obs.source, note=obs.note)
     data = _indicator_data(record, obs.indicator)
     existing = next((o for o in data.observations if o.date == new.date), None) if data else None
     field_name = observation_field(obs.indicator, new.date)
     if existing is not None:
-        if existing.value == new.value and existing.source == new.source:
-            raise PtrackError(f"{task} {region_of(record)} already has {obs.indicator} = {existing.value:g} for {new.date}")
+        if existing.value == new.value:
+            return None  # already recorded: nothing to change
         if not obs.correct:
             raise PtrackError(
-                f"{task} {region_of(record)} already has {obs.indicator} = {existing.value:g} for {new.date}"
+                f"{task} {region_of(record)} already has {obs.indicator} = {_shown(existing)} for {new.date}"
                 f" (source {existing.source})",
                 fix="To replace it, say so with --correct; the old value stays in the history",
             )
@@ -157,9 +168,19 @@ def _observation_change(record: Record, task: str, obs: NewObservation, edit: Ed
     return Change(field=field_name, old=old, new=new.model_dump(mode="json", exclude_none=True, exclude_defaults=True))
 
 
-def history_entry(plan: RecordChange, stamp: Stamp, note: str | None, source: str | None) -> HistoryEntry:
+def _shown(o: Observation) -> str:
+    return f"{o.value:g}" if o.value is not None else repr(o.value_text)
+
+
+def history_entry(plan: RecordChange, stamp: Stamp) -> HistoryEntry:
     return HistoryEntry(
-        change=stamp.change, at=stamp.at, by=stamp.by, changes=plan.changes, note=note, source=source, undoes=stamp.undoes
+        change=stamp.change,
+        at=stamp.at,
+        by=plan.by or stamp.by,
+        changes=plan.changes,
+        note=plan.note,
+        source=plan.source,
+        undoes=stamp.undoes,
     )
 
 
@@ -190,7 +211,7 @@ def _same(a: JsonValue, b: JsonValue) -> bool:
 
 def plan_undo(record: Record, entry: HistoryEntry) -> RecordChange:
     """The changes that put back what `entry` changed, refused if the record moved on since."""
-    plan = RecordChange(task=record.task if isinstance(record, RegionRecord) else record.id, region=region_of(record))
+    plan = RecordChange(task_of(record), region_of(record), note=f"undo of {entry.change}")
     for change in reversed(entry.changes):
         now = current_value(record, change.field)
         if not _same(now, change.new):

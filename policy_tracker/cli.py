@@ -15,7 +15,9 @@ from policy_tracker import __version__
 from policy_tracker.errors import PtrackError, WorkspaceInvalid
 
 if TYPE_CHECKING:
-    from policy_tracker.models import Workspace
+    from policy_tracker.changes import Edit, NewObservation, RecordChange, Stamp
+    from policy_tracker.models import RegionRecord, Task, Workspace
+    from policy_tracker.store import Written
 
 app = typer.Typer(
     name="ptrack",
@@ -167,7 +169,7 @@ def list_tasks(
 
       ptrack list --search 城市更新 --format csv > tasks.csv
     """
-    from policy_tracker import query, render
+    from policy_tracker import query, render, store
 
     ws = _workspace(data)
     title = None
@@ -184,47 +186,55 @@ def list_tasks(
             title += f" · {c.number} {render.pick(c.zh, c.en, lang.value, ' ')}"
     chapter_label = query.find_chapter(ws.chapters, chapter).label if chapter is not None else None
     statuses = frozenset(query.parse_status(s) for s in status or [])
-    regions = None
+    rows = query.national_rows(ws.tasks)
+    members = None
     if region is not None:
-        r = query.find_region(ws.regions, region)
-        regions = frozenset(query.region_members(ws.regions, r.code))
-    selection = query.TaskFilter(goal_id, component_key, chapter_label, statuses, regions, search)
-    tasks = query.sort_tasks(query.filter_tasks(ws.tasks, selection), sort, ws.chapters)
+        members = frozenset(query.region_members(ws.regions, query.find_region(ws.regions, region).code))
+        rows += query.region_rows(ws.tasks, store.load_region_records(ws.root, members))
+    selection = query.TaskFilter(goal_id, component_key, chapter_label, statuses, members, search)
+    selected = query.sort_rows(query.filter_rows(rows, selection), sort, ws.chapters)
 
     out = _format(fmt, tuple(Format), piped=Format.csv)
     if out is Format.json:
-        sys.stdout.write(render.models_json(tasks))
+        sys.stdout.write(render.models_json([r.record for r in selected]))
     elif out is Format.csv:
-        sys.stdout.write(render.tasks_csv(tasks))
+        sys.stdout.write(render.rows_csv(selected))
     elif out is Format.markdown:
-        sys.stdout.write(render.tasks_markdown(ws, tasks, lang.value))
+        sys.stdout.write(render.rows_markdown(ws, selected, lang.value))
     else:
-        render.print_tasks(render.make_console(), ws, tasks, lang.value, title)
+        render.print_rows(render.make_console(), ws, selected, lang.value, title)
 
 
 @command("show")
 def show(
     task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False)],
+    region: Annotated[str | None, typer.Option("--region", "-r", help="Show this region's record of the task.")] = None,
     lang: LangOpt = Lang.both,
     fmt: FormatOpt = None,
     data: DataOpt = None,
 ) -> None:
     """Show one task: titles, chapter, goals served, status, owner, measures with provenance, indicators, history.
 
-    Example: ptrack show T08
+    Examples:
+
+      ptrack show T08
+
+      ptrack show 8 --region 上海市
     """
     from policy_tracker import query, render
 
     query.parse_task_id(task)  # a malformed ID is reported before the workspace is even read
     ws = _workspace(data)
-    record = query.find_task(ws, task)
+    definition = query.find_task(ws, task)
+    code = query.find_region(ws.regions, region).code if region is not None else "CN"
+    record = _current_record(ws, definition.id, code) if code != "CN" else definition
     out = _format(fmt, (Format.table, Format.json, Format.markdown), piped=Format.markdown)
     if out is Format.json:
         sys.stdout.write(render.dump_json(record.model_dump(mode="json")))
     elif out is Format.markdown:
-        sys.stdout.write(render.task_markdown(ws, record))
+        sys.stdout.write(render.task_markdown(ws, definition, record))
     else:
-        render.make_console().print(render.task_panel(ws, record, lang.value))
+        render.make_console().print(render.task_panel(ws, definition, record, lang.value))
 
 
 @command("goals")
@@ -278,14 +288,17 @@ def validate(data: DataOpt = None) -> None:
 
     location = store.find_workspace(data)
     try:
-        ws = store.load_workspace(location.root)
+        ws, n_records = store.validate_workspace(location.root)
     except WorkspaceInvalid as e:
         for problem in e.problems:
             print(problem)
         _fail(f"{e} in {location.root}. Fix the lines above")
         raise typer.Exit(1) from None
     n_ind = sum(len(t.indicators) for t in ws.tasks)
-    print(f"OK: {location.root}: {len(ws.tasks)} tasks, {n_ind} indicators, {len(ws.regions)} regions, no problems.")
+    print(
+        f"OK: {location.root}: {len(ws.tasks)} tasks, {n_records} region records, {n_ind} indicators, "
+        f"{len(ws.regions)} regions, no problems."
+    )
 
 
 @command("schema")
@@ -324,3 +337,350 @@ def where(data: DataOpt = None) -> None:
     location = store.find_workspace(data, create=False)
     print(location.root)
     print(f"  why: {location.reason}")
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Who makes the change. Default: $PTRACK_USER, else git's user.name.", show_default=False),
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show exactly what would change; write nothing.")]
+
+
+def _who(by: str | None) -> str:
+    import os
+    import subprocess
+
+    if by and by.strip():
+        return by.strip()
+    if os.environ.get("PTRACK_USER", "").strip():
+        return os.environ["PTRACK_USER"].strip()
+    try:
+        name = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, timeout=5, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        name = ""
+    if name.strip():
+        return name.strip()
+    raise PtrackError("who is making this change?", fix="Give --by NAME, or set PTRACK_USER (or git's user.name)")
+
+
+def _stamp(by: str, undoes: str | None = None) -> Stamp:
+    from datetime import datetime
+
+    from policy_tracker.changes import Stamp, new_change_id
+
+    now = datetime.now().astimezone()
+    return Stamp(change=new_change_id(now), at=now.isoformat(timespec="seconds"), by=by, undoes=undoes)
+
+
+def _report_written(written: list[Written], ws: Workspace, stamp: Stamp, dry_run: bool) -> None:
+    import difflib
+
+    from policy_tracker import render, store
+
+    if not written:
+        print("Nothing to change: the records already hold these values.", file=sys.stderr)
+        return
+    head = "Would record" if dry_run else "Recorded"
+    print(f"{head} change {stamp.change} by {stamp.by}, {len(written)} record{'s' if len(written) > 1 else ''}:")
+    for w in written:
+        print(f"  {store.display_path(w.path)}")
+        for line in render.change_lines(w.entry, ws):
+            print(f"    {line}")
+    if dry_run:
+        for w in written:
+            before = (w.before or "").splitlines(keepends=True)
+            name = store.display_path(w.path)
+            sys.stdout.writelines(difflib.unified_diff(before, w.after.splitlines(keepends=True), name, name + " (after)"))
+        print("Dry run: nothing was written.", file=sys.stderr)
+
+
+@command("update")
+def update(
+    task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False)],
+    region: Annotated[
+        str | None, typer.Option("--region", "-r", help="The region whose record to change (default: the national record).")
+    ] = None,
+    status: Annotated[str | None, typer.Option("--status", "-s", help="New status.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="The region responsible for the record.")] = None,
+    indicator: Annotated[
+        list[str] | None,
+        typer.Option("--indicator", "-i", metavar="ID=VALUE", help="Add an observation (repeatable); needs --date and --source."),
+    ] = None,
+    date: Annotated[str | None, typer.Option("--date", help="The date the values refer to: YYYY, YYYY-MM or YYYY-MM-DD.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Evidence: a URL or a document number.")] = None,
+    note: Annotated[str | None, typer.Option("--note", "-m", help="Why: recorded in the history.")] = None,
+    rating: Annotated[str | None, typer.Option("--rating", help="Your judgement: green, amber or red.")] = None,
+    rationale: Annotated[str | None, typer.Option("--rationale", help="Why that rating (required with --rating).")] = None,
+    correct: Annotated[
+        bool, typer.Option("--correct", help="Replace an observation of the same date (kept in history).")
+    ] = False,
+    by: ByOpt = None,
+    dry_run: DryRunOpt = False,
+    data: DataOpt = None,
+) -> None:
+    """Change a record: status, owner, indicator observations, rating. One call is one change set in the history.
+
+    Examples:
+
+      ptrack update T08 --region 上海 --status in_progress --note "Renovation programme approved" --source 沪府办〔2026〕12号
+
+      ptrack update 13 -i pm25_prefecture_cities=27.5 --date 2026 --source https://www.mee.gov.cn/... --by 王芳
+
+      ptrack update T08 --rating amber --rationale "Starts lag the annual plan" --dry-run
+    """
+    from policy_tracker import query, store
+    from policy_tracker.changes import Edit, plan_edit
+
+    tid = query.parse_task_id(task)
+    ws = _workspace(data)
+    definition = query.find_task(ws, tid)
+    code = query.find_region(ws.regions, region).code if region is not None else "CN"
+    observations = [_observation(text, date, source, note, correct) for text in indicator or []]
+    if date is not None and not observations:
+        raise PtrackError("--date goes with --indicator", fix="Give the values with --indicator ID=VALUE")
+    edit = Edit(
+        status=query.parse_status(status) if status is not None else None,
+        owner=query.find_region(ws.regions, owner).code if owner is not None else None,
+        observations=tuple(observations),
+        rating=rating.strip().lower() if rating is not None else None,
+        rationale=rationale,
+        note=note,
+        source=source,
+    )
+    if edit.is_empty() and edit.rationale is None:
+        edit = _ask(definition.id, code, ws)
+    who = _who(by)
+    stamp = _stamp(who)
+    names = {i.id: i.name_zh for i in definition.indicators}
+    written = store.change_records(
+        ws.root,
+        [(tid, code)],
+        lambda record: plan_edit(record, edit, indicators=names, require_evidence=ws.config.require_evidence, stamp=stamp),
+        stamp,
+        dry_run=dry_run,
+    )
+    _report_written(written, ws, stamp, dry_run)
+
+
+def _observation(text: str, date: str | None, source: str | None, note: str | None, correct: bool) -> NewObservation:
+    from policy_tracker.changes import NewObservation
+    from policy_tracker.models import Observation
+
+    name, sep, value_text = text.partition("=")
+    if not sep or not name.strip():
+        raise PtrackError(f"--indicator '{text}' is not ID=VALUE", fix="For example: --indicator urbanisation_rate_resident=68.2")
+    try:
+        value = float(value_text)
+    except ValueError:
+        raise PtrackError(f"'{value_text}' is not a number (in --indicator {text})", fix="Give a plain number: 68.2") from None
+    if date is None:
+        raise PtrackError(f"the value of {name.strip()} needs the date it refers to", fix="Add --date YYYY (or YYYY-MM-DD)")
+    try:
+        checked = Observation(date=date, value=value, source=source or "-").date
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        raise PtrackError(f"'{date}' is not a date", fix="Write --date YYYY, YYYY-MM or YYYY-MM-DD") from None
+    return NewObservation(name.strip(), value, checked, source=source, note=note, correct=correct)
+
+
+def _ask(task: str, region: str, ws: Workspace) -> Edit:
+    """With no change given on a terminal, ask for one; without a terminal, say what is missing."""
+    from policy_tracker import query
+    from policy_tracker.changes import Edit
+    from policy_tracker.models import STATUSES
+
+    if not sys.stdin.isatty():
+        raise PtrackError(
+            f"nothing to change for {task} {region}",
+            fix="Give --status, --owner, --indicator ID=VALUE, --rating or --note (see ptrack update --help)",
+        )
+    status = typer.prompt(
+        f"New status for {task} {region} ({', '.join(STATUSES)}; Enter to keep)", default="", show_default=False
+    )
+    note = typer.prompt("Why (note)", default="", show_default=False)
+    source = typer.prompt("Evidence (URL or document number)", default="", show_default=False)
+    edit = Edit(status=query.parse_status(status) if status else None, note=note or None, source=source or None)
+    if edit.is_empty():
+        raise PtrackError("nothing to change", fix="Nothing was written")
+    return edit
+
+
+@command("log")
+def log(
+    task: Annotated[str | None, typer.Argument(help="Only this task.", show_default=False)] = None,
+    region: Annotated[str | None, typer.Option("--region", "-r", help="Only records of this region or inside it.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only changes on or after this date (YYYY-MM-DD).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Only changes by this person.")] = None,
+    fmt: FormatOpt = None,
+    data: DataOpt = None,
+) -> None:
+    """Show the recorded changes, newest first: when, who, which record, what changed and why.
+
+    Examples:
+
+      ptrack log T08 --region 长三角 --since 2026-06-01
+
+      ptrack log --by 王芳 --format csv > changes.csv
+    """
+    from policy_tracker import query, render
+
+    tid = query.parse_task_id(task) if task is not None else None
+    ws = _workspace(data)
+    members = query.region_members(ws.regions, query.find_region(ws.regions, region).code) if region else None
+    records = _records(ws, members, with_national=True)
+    since_date = query.parse_day(since) if since is not None else None
+    entries = query.history_rows(records, task=tid, regions=members, since=since_date, by=by)
+    out = _format(fmt, (Format.table, Format.json, Format.csv), piped=Format.csv)
+    if out is Format.json:
+        sys.stdout.write(render.history_json(entries))
+    elif out is Format.csv:
+        sys.stdout.write(render.history_csv(entries, ws))
+    else:
+        render.make_console().print(render.history_table(entries, ws))
+
+
+def _records(ws: Workspace, regions: frozenset[str] | set[str] | None, with_national: bool) -> list[Any]:
+    """(region, record) pairs: the national records, then the region records of `regions` (all when None)."""
+    from policy_tracker import store
+
+    pairs: list[Any] = [("CN", t) for t in ws.tasks] if with_national else []
+    pairs += [(r.region, r) for r in store.load_region_records(ws.root, regions)]
+    return pairs
+
+
+@command("undo")
+def undo(
+    change: Annotated[
+        str | None, typer.Argument(help="The change set to revert (default: the last one).", show_default=False)
+    ] = None,
+    by: ByOpt = None,
+    dry_run: DryRunOpt = False,
+    data: DataOpt = None,
+) -> None:
+    """Revert a change set by recording a new one that restores the previous values; history is never rewritten.
+
+    Reverting an import reverts all of it. Refused when a record has changed since.
+
+    Examples:
+
+      ptrack undo
+
+      ptrack undo 20261128T150803-3fa9c1 --dry-run
+    """
+    from policy_tracker import query, store
+    from policy_tracker.changes import plan_undo, region_of, task_of
+
+    ws = _workspace(data)
+    entries = query.history_rows(_records(ws, None, with_national=True))
+    if not entries:
+        raise PtrackError("there is nothing to undo: no change has been recorded")
+    target = change or entries[0].entry.change
+    mine = {(e.task, e.region): e.entry for e in entries if e.entry.change == target}
+    if not mine:
+        raise PtrackError(f"no change set {target}", fix="`ptrack log` lists them")
+    stamp = _stamp(_who(by), undoes=target)
+    written = store.change_records(
+        ws.root,
+        sorted(mine),
+        lambda record: plan_undo(record, mine[(task_of(record), region_of(record))]),
+        stamp,
+        dry_run=dry_run,
+    )
+    _report_written(written, ws, stamp, dry_run)
+
+
+@command("import")
+def import_csv(
+    file: Annotated[Path, typer.Argument(help="CSV file: UTF-8 (with or without BOM) or GB18030.", show_default=False)],
+    by: ByOpt = None,
+    dry_run: DryRunOpt = False,
+    data: DataOpt = None,
+) -> None:
+    """Import a spreadsheet of updates, all or nothing, as one change set.
+
+    Columns: task, region, status, indicator, value, date, source, note, by (only task is required). A row
+    with indicator and value adds an observation (date and source required). One bad row means no change at
+    all, and every problem is listed as `row N, column C: problem`.
+
+    Example: ptrack import shanghai-2026-q3.csv --dry-run
+    """
+    from policy_tracker import exchange, store
+    from policy_tracker.changes import plan_edit, region_of, task_of
+
+    ws = _workspace(data)
+    try:
+        raw = file.read_bytes()
+    except OSError as e:
+        raise PtrackError(f"cannot read {file}: {e.strerror}") from None
+    rows = exchange.read_rows(exchange.decode(raw, str(file)), str(file))
+
+    def current(task: str, region: str) -> Task | RegionRecord:
+        return _current_record(ws, task, region)
+
+    imports, problems = exchange.plan_import(rows, ws, current)
+    if problems:
+        for p in problems:
+            print(f"{file}: {p}", file=sys.stderr)
+        raise PtrackError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {file}; nothing was imported")
+    stamp = _stamp(_who(by))
+    by_record = {(i.task, i.region): i for i in imports}
+    names = {t.id: {i.id: i.name_zh for i in t.indicators} for t in ws.tasks}
+
+    def plan(record: Task | RegionRecord) -> RecordChange:
+        item = by_record[(task_of(record), region_of(record))]
+        change = plan_edit(
+            record, item.edit, indicators=names[item.task], require_evidence=ws.config.require_evidence, stamp=stamp
+        )
+        change.note = f"import of {file.name}" + (f": {change.note}" if change.note else "")
+        change.by = item.by
+        return change
+
+    written = store.change_records(ws.root, list(by_record), plan, stamp, dry_run=dry_run)
+    _report_written(written, ws, stamp, dry_run)
+
+
+def _current_record(ws: Workspace, task: str, region: str) -> Task | RegionRecord:
+    from policy_tracker import store
+    from policy_tracker.models import RegionRecord
+
+    record = store.load_record(ws.root, task, region)
+    return record if record is not None else RegionRecord(schema_version=1, task=task, region=region)
+
+
+@command("export")
+def export(
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="csv (opens in Excel, reads back with import) or json (every field).")
+    ] = Format.csv,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")] = None,
+    region: Annotated[str | None, typer.Option("--region", "-r", help="Only records of this region or inside it.")] = None,
+    data: DataOpt = None,
+) -> None:
+    """Export the records: status and observations as CSV for spreadsheets, or everything as JSON.
+
+    The CSV is UTF-8 with a byte-order mark (Excel shows the Chinese text intact), no cell can run as a
+    formula, and `ptrack import` reads it back as no change.
+
+    Examples:
+
+      ptrack export -o all.csv
+
+      ptrack export --region 长三角 --format json -o yrd.json
+    """
+    from policy_tracker import exchange, query, render, store
+
+    ws = _workspace(data)
+    members = query.region_members(ws.regions, query.find_region(ws.regions, region).code) if region else None
+    records = _records(ws, members, with_national=members is None or "CN" in members)
+    if fmt is Format.csv:
+        payload = exchange.export_csv(exchange.export_rows(records))
+    elif fmt is Format.json:
+        payload = render.records_json(records).encode("utf-8")
+    else:
+        raise PtrackError(f"export has no {fmt.value} format", fix="Use csv or json")
+    if output is None:
+        sys.stdout.buffer.write(payload)
+        return
+    store.atomic_write(output.resolve(), payload.decode("utf-8"), output.read_bytes() if output.exists() else None)
+    print(f"Wrote {len(records)} records to {output}", file=sys.stderr)

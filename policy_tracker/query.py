@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import (
@@ -16,7 +18,9 @@ from policy_tracker.models import (
     Chapter,
     Component,
     Goal,
+    HistoryEntry,
     Region,
+    RegionRecord,
     Task,
     Workspace,
     chinese_numeral,
@@ -152,50 +156,77 @@ def task_text(task: Task) -> str:
 
 
 @dataclass(frozen=True)
+class RecordRow:
+    """One record in a listing: the task it tracks, the region it is for, and the record itself."""
+
+    task: Task
+    region: str
+    record: Task | RegionRecord
+
+    @property
+    def status(self) -> str:
+        return self.record.status
+
+    @property
+    def owner(self) -> str:
+        return self.record.owner or self.region
+
+
+def national_rows(tasks: Iterable[Task]) -> list[RecordRow]:
+    return [RecordRow(t, "CN", t) for t in tasks]
+
+
+def region_rows(tasks: Iterable[Task], records: Iterable[RegionRecord]) -> list[RecordRow]:
+    by_id = {t.id: t for t in tasks}
+    return [RecordRow(by_id[r.task], r.region, r) for r in records if r.task in by_id]
+
+
+@dataclass(frozen=True)
 class TaskFilter:
     goal: str | None = None
     component: str | None = None
     chapter: str | None = None
     statuses: frozenset[str] = frozenset()
-    regions: frozenset[str] | None = None  # owner region codes, already expanded down the hierarchy
+    regions: frozenset[str] | None = None  # region codes, already expanded down the hierarchy
     search: str | None = None
 
 
-def filter_tasks(tasks: Iterable[Task], f: TaskFilter) -> list[Task]:
+def filter_rows(rows: Iterable[RecordRow], f: TaskFilter) -> list[RecordRow]:
+    """The rows that pass every filter; a row is in a region when it is that region's record or it owns it."""
     needle = f.search.casefold() if f.search else None
     out = []
-    for t in tasks:
-        if f.goal is not None and not serves_goal(t, f.goal, f.component):
+    for row in rows:
+        if f.goal is not None and not serves_goal(row.task, f.goal, f.component):
             continue
-        if f.chapter is not None and t.chapter != f.chapter:
+        if f.chapter is not None and row.task.chapter != f.chapter:
             continue
-        if f.statuses and t.status not in f.statuses:
+        if f.statuses and row.status not in f.statuses:
             continue
-        if f.regions is not None and t.owner not in f.regions:
+        if f.regions is not None and row.region not in f.regions and row.owner not in f.regions:
             continue
-        if needle is not None and needle not in task_text(t):
+        if needle is not None and needle not in task_text(row.task):
             continue
-        out.append(t)
+        out.append(row)
     return out
 
 
-def sort_tasks(tasks: Iterable[Task], key: str, chapters: Sequence[Chapter]) -> list[Task]:
+def sort_rows(rows: Iterable[RecordRow], key: str, chapters: Sequence[Chapter]) -> list[RecordRow]:
     if key not in SORT_KEYS:
         raise PtrackError(f"cannot sort by '{key}'{_suggest(key, SORT_KEYS)}", fix=f"Sort by one of: {', '.join(SORT_KEYS)}")
     chapter_order = {c.label: c.number for c in chapters}
-    keys = {
-        "id": lambda t: t.number,
-        "chapter": lambda t: (chapter_order.get(t.chapter, 99), t.number),
-        "status": lambda t: (STATUSES.index(t.status), t.number),
-        "owner": lambda t: (t.owner, t.number),
-        "title": lambda t: (t.title_en.casefold(), t.number),
+    keys: dict[str, Callable[[RecordRow], tuple[Any, ...]]] = {
+        "id": lambda r: (r.task.number, r.region != "CN", r.region),
+        "chapter": lambda r: (chapter_order.get(r.task.chapter, 99), r.task.number, r.region),
+        "status": lambda r: (STATUSES.index(r.status), r.task.number, r.region),
+        "owner": lambda r: (r.owner, r.task.number, r.region),
+        "title": lambda r: (r.task.title_en.casefold(), r.task.number, r.region),
     }
-    return sorted(tasks, key=keys[key])
+    return sorted(rows, key=keys[key])
 
 
-def status_counts(tasks: Iterable[Task]) -> dict[str, int]:
+def status_counts(records: Iterable[Task | RegionRecord | RecordRow]) -> dict[str, int]:
     """Counts for every status, in workflow order, zeros included."""
-    counts: Counter[str] = Counter(t.status for t in tasks)
+    counts: Counter[str] = Counter(r.status for r in records)
     return {s: counts.get(s, 0) for s in STATUSES}
 
 
@@ -210,3 +241,53 @@ def tasks_serving(tasks: Iterable[Task], goal: Goal) -> dict[str | None, list[Ta
             if f"{goal.id}.{c.key}" in t.serves:
                 out[c.key].append(t)
     return out
+
+
+def parse_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise PtrackError(f"'{text}' is not a date", fix="Write YYYY-MM-DD, e.g. 2026-06-30") from None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    task: str
+    region: str
+    entry: HistoryEntry
+
+    @property
+    def when(self) -> dt.datetime:
+        return _instant(self.entry.at)
+
+
+def _instant(at: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(at)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def history_rows(
+    records: Iterable[tuple[str, Task | RegionRecord]],
+    *,
+    task: str | None = None,
+    regions: Iterable[str] | None = None,
+    since: dt.date | None = None,
+    by: str | None = None,
+) -> list[HistoryRow]:
+    """Every history entry of these records that passes the filters, newest first."""
+    wanted = set(regions) if regions is not None else None
+    rows = []
+    for region, record in records:
+        record_task = record.task if isinstance(record, RegionRecord) else record.id
+        if task is not None and record_task != task:
+            continue
+        if wanted is not None and region not in wanted:
+            continue
+        for entry in record.history:
+            if by is not None and entry.by.casefold() != by.strip().casefold():
+                continue
+            row = HistoryRow(record_task, region, entry)
+            if since is not None and row.when.date() < since:
+                continue
+            rows.append(row)
+    return sorted(rows, key=lambda r: (r.when, r.entry.change, r.task, r.region), reverse=True)

@@ -17,8 +17,19 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from policy_tracker.models import STATUS_LABELS, Indicator, Region, Task, Workspace, latest_observation
-from policy_tracker.query import status_counts, tasks_serving
+from policy_tracker.changes import parse_observation_field
+from policy_tracker.models import (
+    STATUS_LABELS,
+    HistoryEntry,
+    Indicator,
+    IndicatorData,
+    Region,
+    RegionRecord,
+    Task,
+    Workspace,
+    latest_observation,
+)
+from policy_tracker.query import HistoryRow, RecordRow, status_counts, tasks_serving
 
 Lang = Literal["zh", "en", "both"]
 STATUS_STYLE = {
@@ -28,6 +39,7 @@ STATUS_STYLE = {
     "blocked": "red",
     "deferred": "yellow",
 }
+RATING_STYLE = {"green": "green", "amber": "yellow", "red": "red"}
 BASIS_LABEL = {"verbatim": "原文 verbatim", "secondary": "转述 secondary"}
 TEXT_RECOVERED_LABEL = {
     "verbatim_complete_probable": "原文基本完整 official text, probably complete",
@@ -60,8 +72,8 @@ def region_label(ws: Workspace, code: str) -> str:
     return f"{code} {region.zh}" if region else code
 
 
-def _counts_line(tasks: Sequence[Task], lang: Lang) -> str:
-    counts = status_counts(tasks)
+def _counts_line(records: Sequence[Task | RecordRow], lang: Lang) -> str:
+    counts = status_counts(records)
     return " · ".join(f"{status_label(s, lang, ' ')} {n}" for s, n in counts.items() if n)
 
 
@@ -96,36 +108,42 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-TASK_CSV_HEADER = ("id", "label", "chapter", "title_zh", "title_en", "status", "owner", "serves", "indicators")
+ROW_CSV_HEADER = ("id", "region", "label", "chapter", "title_zh", "title_en", "status", "owner", "serves", "indicators")
 
 
-def tasks_csv(tasks: Sequence[Task]) -> str:
-    rows = [
-        (t.id, t.label, t.chapter, t.title_zh, t.title_en, t.status, t.owner, " ".join(t.serves), len(t.indicators))
-        for t in tasks
-    ]
-    return _csv(TASK_CSV_HEADER, rows)
+def rows_csv(rows: Sequence[RecordRow]) -> str:
+    out = [
+        (r.task.id, r.region, r.task.label, r.task.chapter, r.task.title_zh, r.task.title_en, r.status, r.owner,
+         " ".join(r.task.serves), len(r.task.indicators))
+        for r in rows
+    ]  # fmt: skip
+    return _csv(ROW_CSV_HEADER, out)
 
 
-def tasks_markdown(ws: Workspace, tasks: Sequence[Task], lang: Lang) -> str:
-    rows = [
-        (t.id, t.chapter, pick(t.title_zh, t.title_en, lang, " / "), status_label(t.status, lang, " "), region_label(ws, t.owner))
-        for t in tasks
-    ]
-    return _md_table(("ID", "章 Ch.", "Title", "Status", "Owner"), rows)
+def rows_markdown(ws: Workspace, rows: Sequence[RecordRow], lang: Lang) -> str:
+    out = [
+        (r.task.id, region_label(ws, r.region), r.task.chapter, pick(r.task.title_zh, r.task.title_en, lang, " / "),
+         status_label(r.status, lang, " "), region_label(ws, r.owner))
+        for r in rows
+    ]  # fmt: skip
+    return _md_table(("ID", "Region", "章 Ch.", "Title", "Status", "Owner"), out)
 
 
 # ---------------------------------------------------------------------------------------------- tables
 
 
-def tasks_table(ws: Workspace, tasks: Sequence[Task], lang: Lang, title: str | None = None) -> Table:
+def rows_table(ws: Workspace, rows: Sequence[RecordRow], lang: Lang, title: str | None = None) -> Table:
+    regional = any(r.region != "CN" for r in rows)
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, expand=False, title_justify="left")
     table.add_column("ID", no_wrap=True, style="bold")
+    if regional:
+        table.add_column(pick("地区", "Region", lang, " "), no_wrap=True)
     table.add_column("章", no_wrap=True)
     table.add_column(pick("任务", "Task", lang, " "), overflow="fold", ratio=1)
     table.add_column(pick("状态", "Status", lang, " "), no_wrap=True)
     table.add_column(pick("牵头地区", "Owner", lang, " "), no_wrap=True)
-    for t in tasks:
+    for r in rows:
+        t = r.task
         title_text = (
             Text(t.title_zh)
             if lang == "zh"
@@ -133,31 +151,48 @@ def tasks_table(ws: Workspace, tasks: Sequence[Task], lang: Lang, title: str | N
             if lang == "en"
             else Text.assemble(t.title_zh, "\n", (t.title_en, "dim"))
         )
-        table.add_row(t.id, t.chapter, title_text, _status_text(t.status, lang), t.owner)
-    if tasks:
-        table.caption = f"{len(tasks)} · {_counts_line(tasks, lang)}"
-        table.caption_justify = "left"
+        cells: list[Any] = [t.id, region_label(ws, r.region)] if regional else [t.id]
+        table.add_row(*cells, t.chapter, title_text, _status_text(r.status, lang), r.owner)
+    table.caption = f"{len(rows)} · {_counts_line(rows, lang)}"
+    table.caption_justify = "left"
     return table
 
 
-def print_tasks(console: Console, ws: Workspace, tasks: Sequence[Task], lang: Lang, title: str | None) -> None:
-    if not tasks:
-        console.print(pick("没有符合条件的任务。", "No task matches these filters.", lang, " "))
+def children_table(ws: Workspace, rows: Sequence[RecordRow], lang: Lang) -> Table:
+    """How the records of a region and the regions inside it stand, task by task."""
+    table = Table(title=pick("各任务汇总", "By task", lang, " · "), box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    table.add_column("ID", no_wrap=True, style="bold")
+    table.add_column(pick("记录", "Records", lang, " "), justify="right")
+    table.add_column(pick("状态", "Status", lang, " "), overflow="fold")
+    by_task: dict[str, list[RecordRow]] = {}
+    for r in rows:
+        by_task.setdefault(r.task.id, []).append(r)
+    for tid, group in by_task.items():
+        table.add_row(tid, str(len(group)), _counts_line(group, lang))
+    return table
+
+
+def print_rows(console: Console, ws: Workspace, rows: Sequence[RecordRow], lang: Lang, title: str | None) -> None:
+    if not rows:
+        console.print(pick("没有符合条件的记录。", "No record matches these filters.", lang, " "))
         return
-    console.print(tasks_table(ws, tasks, lang, title))
+    console.print(rows_table(ws, rows, lang, title))
+    if len({r.region for r in rows}) > 1:
+        console.print(children_table(ws, rows, lang))
 
 
 def _figure(value: float | None, qualifier: str | None, when: str | int) -> str:
     return f"{qualifier or ''}{value:g} ({when})" if value is not None else "—"
 
 
-def _indicator_block(ind: Indicator, lang: Lang) -> Group:
+def _indicator_block(ind: Indicator, data: Indicator | IndicatorData | None, lang: Lang) -> Group:
     """One indicator as a few labelled lines: readable at 80 columns, where a wide table is not."""
-    latest = latest_observation(ind.observations)
-    target = next((t for t in reversed(ind.targets) if t.value is not None), None)
+    observations = data.observations if data else []
+    latest = latest_observation(observations)
+    target = next((t for t in reversed(data.targets) if t.value is not None), None) if data else None
     name = Text.assemble(("• " + pick(ind.name_zh, ind.name_en, lang, " · "), "bold"), (f"  [{ind.unit}]", "dim"))
-    base = _figure(ind.baseline.value, None, ind.baseline.date) if ind.baseline else "—"
-    words = [o for o in ind.observations if o.value is None and o.value_text]
+    base = _figure(data.baseline.value, None, data.baseline.date) if data and data.baseline else "—"
+    words = [o for o in observations if o.value is None and o.value_text]
     if latest:
         now = _figure(latest.value, latest.qualifier, latest.date)
     elif words:  # the source gives only words: show them rather than a blank
@@ -177,7 +212,13 @@ def _indicator_block(ind: Indicator, lang: Lang) -> Group:
     return Group(name, Padding(details, (0, 0, 0, 2)))
 
 
-def task_panel(ws: Workspace, task: Task, lang: Lang) -> Group:
+def _data_for(record: Task | RegionRecord, indicator: str) -> Indicator | IndicatorData | None:
+    return next((i for i in record.indicators if i.id == indicator), None)
+
+
+def task_panel(ws: Workspace, task: Task, record: Task | RegionRecord, lang: Lang) -> Group:
+    """A task's definition with one record's state: the national one (the task itself) or a region's."""
+    region = record.region if isinstance(record, RegionRecord) else "CN"
     chapter = next((c for c in ws.chapters if c.label == task.chapter), None)
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold", no_wrap=True)
@@ -186,10 +227,14 @@ def task_panel(ws: Workspace, task: Task, lang: Lang) -> Group:
     if chapter:
         head.add_row("章 Chapter", f"{chapter.label}、{chapter.title_zh}\n{chapter.title_en}")
     head.add_row("目标 Serves", ", ".join(task.serves))
-    head.add_row("状态 Status", Text(status_label(task.status, "both", " "), style=STATUS_STYLE[task.status]))
-    head.add_row("牵头地区 Owner", region_label(ws, task.owner))
-    head.add_row("牵头单位 Lead", "、".join(task.lead_units) or "[dim]— (no source names one)[/]")
-    head.add_row("配合单位 Co-op", "、".join(task.co_units) or "[dim]—[/]")
+    head.add_row("记录 Record", region_label(ws, region) + (f" · rev {record.revision}" if record.revision else ""))
+    head.add_row("状态 Status", Text(status_label(record.status, "both", " "), style=STATUS_STYLE[record.status]))
+    if record.rating:
+        r = record.rating
+        head.add_row("评估 Rating", Text(f"{r.level} — {r.rationale} ({r.by}, {r.at[:10]})", style=RATING_STYLE[r.level]))
+    head.add_row("牵头地区 Owner", region_label(ws, record.owner or region))
+    head.add_row("牵头单位 Lead", "、".join(record.lead_units) or "[dim]— (no source names one)[/]")
+    head.add_row("配合单位 Co-op", "、".join(record.co_units) or "[dim]—[/]")
     head.add_row("原文 Text", TEXT_RECOVERED_LABEL[task.text_recovered])
     parts: list[Any] = [Panel(head, title=f"[bold]{task.id}[/]", title_align="left", box=box.ROUNDED)]
 
@@ -199,40 +244,42 @@ def task_panel(ws: Workspace, task: Task, lang: Lang) -> Group:
         m_table.add_column(pick("举措", "Measure", lang, " "), overflow="fold", ratio=1)
         m_table.add_column("依据 Basis", no_wrap=True)
         for i, m in enumerate(task.measures, 1):
-            text = pick(m.zh, m.en, lang)
-            m_table.add_row(str(i), text, BASIS_LABEL[m.basis])
+            m_table.add_row(str(i), pick(m.zh, m.en, lang), BASIS_LABEL[m.basis])
         parts.append(m_table)
     else:
         parts.append(Text("举措尚未录入 Measures not yet encoded (the paragraph's text was not recovered).", style="yellow"))
 
     if task.indicators:
         parts.append(Text("\n指标 Indicators", style="bold italic"))
-        parts.extend(_indicator_block(ind, lang) for ind in task.indicators)
+        parts.extend(_indicator_block(ind, _data_for(record, ind.id), lang) for ind in task.indicators)
 
     if task.sources:
         parts.append(Text("\n来源 Sources\n", style="bold italic") + Text("\n".join(task.sources), style="dim"))
-    if task.notes:
-        parts.append(Text("\n备注 Notes\n", style="bold italic") + Text("\n".join(f"• {n}" for n in task.notes)))
-    if task.history:
+    notes = [*task.notes, *(record.notes if isinstance(record, RegionRecord) else [])]
+    if notes:
+        parts.append(Text("\n备注 Notes\n", style="bold italic") + Text("\n".join(f"• {n}" for n in notes)))
+    if record.history:
         h_table = Table(title="记录 History", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
         for col in ("When", "Who", "What", "Why"):
             h_table.add_column(col, overflow="fold")
-        for h in reversed(task.history):
-            what = "; ".join(f"{c.field}: {c.old} → {c.new}" for c in h.changes)
-            h_table.add_row(h.at, h.by, what, h.note or "")
+        for h in reversed(record.history):
+            why = "\n".join(x for x in (h.note, h.source) if x)
+            h_table.add_row(h.at.replace("T", " ")[:16], h.by, "\n".join(change_lines(h)), why)
         parts.append(h_table)
     else:
         parts.append(Text("\n记录 History: no changes recorded yet.", style="dim"))
     return Group(*parts)
 
 
-def task_markdown(ws: Workspace, task: Task) -> str:
+def task_markdown(ws: Workspace, task: Task, record: Task | RegionRecord) -> str:
+    region = record.region if isinstance(record, RegionRecord) else "CN"
     lines = [f"# {task.id} {task.label}{task.title_zh}", "", f"*{task.title_en}*", ""]
     lines += [
         f"- Chapter: {task.chapter}",
         f"- Serves: {', '.join(task.serves)}",
-        f"- Status: {status_label(task.status, 'both', ' / ')}",
-        f"- Owner: {region_label(ws, task.owner)}",
+        f"- Record: {region_label(ws, region)}",
+        f"- Status: {status_label(record.status, 'both', ' / ')}",
+        f"- Owner: {region_label(ws, record.owner or region)}",
         f"- Text recovered: {task.text_recovered}",
         "",
         "## Measures",
@@ -243,11 +290,13 @@ def task_markdown(ws: Workspace, task: Task) -> str:
         lines += ["", "## Indicators", ""]
         rows = []
         for ind in task.indicators:
-            latest = latest_observation(ind.observations)
+            data = _data_for(record, ind.id)
+            latest = latest_observation(data.observations) if data else None
+            baseline = data.baseline if data else None
             rows.append(
                 (
                     f"{ind.name_zh} ({ind.unit})",
-                    f"{ind.baseline.value:g} ({ind.baseline.date})" if ind.baseline else "—",
+                    f"{baseline.value:g} ({baseline.date})" if baseline else "—",
                     f"{latest.value:g} ({latest.date})" if latest and latest.value is not None else "—",
                     latest.source if latest else "",
                 )
@@ -255,6 +304,10 @@ def task_markdown(ws: Workspace, task: Task) -> str:
         lines.append(_md_table(("Indicator", "Baseline", "Latest", "Source"), rows).rstrip())
     if task.notes:
         lines += ["", "## Notes", ""] + [f"- {md_cell(n)}" for n in task.notes]
+    if record.history:
+        lines += ["", "## History", ""]
+        rows = [(h.at, h.by, "; ".join(change_lines(h)), h.note or "") for h in reversed(record.history)]
+        lines.append(_md_table(("When", "Who", "What", "Why"), rows).rstrip())
     return "\n".join(lines) + "\n"
 
 
@@ -350,3 +403,75 @@ def regions_csv(regions: Sequence[Region]) -> str:
         for r in regions
     ]
     return _csv(("code", "zh", "en", "kind", "parent", "provinces", "aliases", "class"), rows)
+
+
+# ---------------------------------------------------------------------------------------------- history
+
+
+def _short(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        if "level" in value:  # a rating
+            return f"{value['level']} ({value.get('rationale', '')})"
+        if "value" in value or "value_text" in value:  # an observation
+            shown = value.get("value") if value.get("value") is not None else value.get("value_text")
+            return f"{shown:g}" if isinstance(shown, float | int) else str(shown)
+    return str(value)
+
+
+def change_lines(entry: HistoryEntry, ws: Workspace | None = None) -> list[str]:
+    """One line per changed field: `status: not_started → in_progress`."""
+    lines = []
+    for c in entry.changes:
+        parsed = parse_observation_field(c.field)
+        name = f"{parsed[0]} {parsed[1]}" if parsed else c.field
+        lines.append(f"{name}: {_short(c.old)} → {_short(c.new)}")
+    if not entry.changes and entry.note:
+        lines.append("note only")
+    return lines
+
+
+def history_table(rows: Sequence[HistoryRow], ws: Workspace) -> Table | Text:
+    if not rows:
+        return Text("No changes recorded.")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("When", no_wrap=True)
+    table.add_column("Who", overflow="fold")
+    table.add_column("Record", no_wrap=True)
+    table.add_column("What", overflow="fold", ratio=2)
+    table.add_column("Why / evidence", overflow="fold", ratio=1)
+    for r in rows:
+        e = r.entry
+        why = "\n".join(x for x in (e.note, e.source) if x)
+        table.add_row(
+            e.at.replace("T", " ")[:16], e.by, f"{r.task} {region_label(ws, r.region)}", "\n".join(change_lines(e)), why
+        )
+    table.caption = f"{len(rows)} change{'s' if len(rows) != 1 else ''}, newest first"
+    table.caption_justify = "left"
+    return table
+
+
+def history_json(rows: Sequence[HistoryRow]) -> str:
+    return dump_json([{"task": r.task, "region": r.region, **r.entry.model_dump(mode="json")} for r in rows])
+
+
+def history_csv(rows: Sequence[HistoryRow], ws: Workspace) -> str:
+    out = [
+        (
+            r.entry.at,
+            r.entry.change,
+            r.entry.by,
+            r.task,
+            r.region,
+            "; ".join(change_lines(r.entry)),
+            r.entry.note or "",
+            r.entry.source or "",
+        )
+        for r in rows
+    ]
+    return _csv(("at", "change", "by", "task", "region", "what", "note", "source"), out)
+
+
+def records_json(records: Sequence[tuple[str, Task | RegionRecord]]) -> str:
+    return dump_json([{"region": region, "record": r.model_dump(mode="json", by_alias=True)} for region, r in records])

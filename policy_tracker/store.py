@@ -336,6 +336,18 @@ def _copy_dataset_new(target: Path) -> None:
         raise PtrackError(f"cannot create the workspace {target}: {e.strerror}", fix="Check the folder's permissions") from None
 
 
+GITIGNORE_LINES = (".ptrack.lock", ".*.tmp")  # the lock and interrupted writes are this machine's, not the team's
+
+
+def _ignore_local_files(target: Path) -> None:
+    path = target / ".gitignore"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    missing = [line for line in GITIGNORE_LINES if line not in text.splitlines()]
+    if missing:
+        prefix = "" if not text or text.endswith("\n") else "\n"
+        path.write_text(text + prefix + "# ptrack: local files\n" + "\n".join(missing) + "\n", encoding="utf-8")
+
+
 def init_workspace(target: Path) -> Path:
     """Create a workspace in `target` as a copy of the bundled dataset; refuse to overwrite anything."""
     if target.exists() and not target.is_dir():
@@ -344,6 +356,7 @@ def init_workspace(target: Path) -> Path:
         raise PtrackError(f"{target} is already a ptrack workspace", fix="Use it as it is, or choose another folder")
     if not target.exists():
         _copy_dataset_new(target)
+        _ignore_local_files(target)
         return target.resolve()
     files = _dataset_files(bundled_dataset())
     clashes = [f.name for f in files if (target / f.name).exists()]
@@ -356,6 +369,7 @@ def init_workspace(target: Path) -> Path:
         # The marker goes last: an interrupted init is not mistaken for a workspace.
         for f in sorted(files, key=lambda p: p.name == MARKER):
             shutil.copyfile(f, target / f.name)
+        _ignore_local_files(target)
     except OSError as e:
         raise PtrackError(f"cannot write to {target}: {e.strerror}", fix="Check the folder's permissions") from None
     return target.resolve()
@@ -793,8 +807,6 @@ def change_records(
     plan: Callable[[Task | RegionRecord], RecordChange],
     stamp: Stamp,
     *,
-    note: str | None,
-    source: str | None,
     dry_run: bool = False,
 ) -> list[Written]:
     """Plan, validate and write one change set over (task, region) records, as one locked transaction.
@@ -814,7 +826,7 @@ def change_records(
             record_plan = plan(current)
             if not record_plan.changes:
                 continue
-            entry = history_entry(record_plan, stamp, note, source)
+            entry = history_entry(record_plan, stamp)
             doc = _round_trip().load(before) if before is not None else _new_region_record(task, region)
             _apply(doc, record_plan.changes, entry)
             after = dump_yaml(doc)

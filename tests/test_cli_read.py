@@ -59,7 +59,7 @@ def test_list_csv_has_both_titles(runner: CliRunner, ws_dir: Path) -> None:
 
 def test_piped_output_defaults_to_csv_without_colour(runner: CliRunner, ws_dir: Path) -> None:
     out = _ok(runner, "list", "--goal", "2030")
-    assert out.startswith("id,label,chapter,")
+    assert out.startswith("id,region,label,chapter,")
     assert not ANSI.search(out)
 
 

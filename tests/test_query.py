@@ -7,16 +7,19 @@ import pytest
 from policy_tracker import store
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import Workspace
+from policy_tracker.models import RegionRecord
 from policy_tracker.query import (
     TaskFilter,
-    filter_tasks,
+    filter_rows,
     find_chapter,
     find_component,
     find_region,
     parse_status,
     parse_task_id,
+    national_rows,
     region_members,
-    sort_tasks,
+    region_rows,
+    sort_rows,
     status_counts,
     tasks_serving,
 )
@@ -112,11 +115,15 @@ def test_a_province_contains_its_cities_and_the_country_everything(ws: Workspace
     assert region_members(ws.regions, "CN") >= {r.code for r in ws.regions if r.kind != "cluster"}
 
 
+def _ids(rows: list) -> list[str]:
+    return [r.task.id for r in rows]
+
+
 def test_goal_2030_and_its_components(ws: Workspace) -> None:
-    all_2030 = filter_tasks(ws.tasks, TaskFilter(goal="2030"))
+    all_2030 = filter_rows(national_rows(ws.tasks), TaskFilter(goal="2030"))
     assert len(all_2030) == 23
-    green = filter_tasks(ws.tasks, TaskFilter(goal="2030", component="green"))
-    assert [t.id for t in green] == ["T11", "T12", "T13"]
+    green = filter_rows(national_rows(ws.tasks), TaskFilter(goal="2030", component="green"))
+    assert _ids(green) == ["T11", "T12", "T13"]
     serving = tasks_serving(ws.tasks, ws.goals[0])
     assert [t.id for t in serving[None]] == ["T01", "T02", "T03"]
     assert [t.id for t in serving["institutions"]] == ["T04", "T05", "T06", "T07", "T21"]
@@ -137,24 +144,40 @@ def test_chapters_by_label_or_number(ws: Workspace, text: str, label: str) -> No
     [("好房子", {"T08"}), ("GOOD HOMES", {"T08"}), ("PM2.5", {"T13"}), ("枫桥", {"T23"}), ("no such words", set())],
 )
 def test_search_looks_in_titles_measures_and_indicators(ws: Workspace, needle: str, expected: set[str]) -> None:
-    assert {t.id for t in filter_tasks(ws.tasks, TaskFilter(search=needle))} == expected
+    assert set(_ids(filter_rows(national_rows(ws.tasks), TaskFilter(search=needle)))) == expected
 
 
 def test_filters_combine(ws: Workspace) -> None:
     tasks = [t.model_copy(update={"status": "in_progress"}) if t.number % 2 else t for t in ws.tasks]
-    selected = filter_tasks(tasks, TaskFilter(chapter="六", statuses=frozenset({"in_progress"})))
-    assert [t.id for t in selected] == ["T15", "T17"]
-    assert filter_tasks(tasks, TaskFilter(regions=frozenset({"31"}))) == []
-    assert len(filter_tasks(tasks, TaskFilter(regions=frozenset({"CN"})))) == 23
+    rows = national_rows(tasks)
+    selected = filter_rows(rows, TaskFilter(chapter="六", statuses=frozenset({"in_progress"})))
+    assert _ids(selected) == ["T15", "T17"]
+    assert filter_rows(rows, TaskFilter(regions=frozenset({"31"}))) == []
+    assert len(filter_rows(rows, TaskFilter(regions=frozenset({"CN"})))) == 23
+
+
+def test_region_rows_are_found_through_the_hierarchy(ws: Workspace) -> None:
+    records = [
+        RegionRecord(schema_version=1, task="T08", region="31", status="in_progress"),
+        RegionRecord(schema_version=1, task="T08", region="320500", status="completed"),
+        RegionRecord(schema_version=1, task="T09", region="11"),
+    ]
+    rows = national_rows(ws.tasks) + region_rows(ws.tasks, records)
+    yrd = frozenset(region_members(ws.regions, "YRD"))
+    selected = filter_rows(rows, TaskFilter(regions=yrd))
+    assert [(r.task.id, r.region, r.status) for r in selected] == [("T08", "31", "in_progress"), ("T08", "320500", "completed")]
+    national_owned = [national_rows(ws.tasks)[12].task.model_copy(update={"owner": "33"})]
+    assert _ids(filter_rows(national_rows(national_owned), TaskFilter(regions=yrd))) == ["T13"]
 
 
 def test_sorting(ws: Workspace) -> None:
     tasks = [t.model_copy(update={"status": "blocked"}) if t.number == 20 else t for t in ws.tasks]
-    assert sort_tasks(tasks, "status", ws.chapters)[-1].id == "T20"
-    by_title = [t.title_en for t in sort_tasks(tasks, "title", ws.chapters)]
+    rows = national_rows(tasks)
+    assert sort_rows(rows, "status", ws.chapters)[-1].task.id == "T20"
+    by_title = [r.task.title_en for r in sort_rows(rows, "title", ws.chapters)]
     assert by_title == sorted(by_title, key=str.casefold)
     with pytest.raises(PtrackError, match="cannot sort by 'colour'"):
-        sort_tasks(tasks, "colour", ws.chapters)
+        sort_rows(rows, "colour", ws.chapters)
 
 
 def test_status_counts_include_zeros_in_workflow_order(ws: Workspace) -> None:

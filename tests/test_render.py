@@ -7,6 +7,7 @@ import re
 import pytest
 
 from policy_tracker import render, store
+from policy_tracker.query import national_rows
 
 
 @pytest.mark.parametrize(
@@ -26,7 +27,7 @@ def test_md_cell_escapes_user_text(text: str, expected: str) -> None:
 def test_markdown_table_keeps_its_shape_whatever_the_titles() -> None:
     ws = store.load_workspace(store.bundled_dataset())
     hostile = [t.model_copy(update={"title_zh": "a | b\nc <b>d</b>"}) for t in ws.tasks[:3]]
-    lines = render.tasks_markdown(ws, hostile, "both").strip().splitlines()
+    lines = render.rows_markdown(ws, national_rows(hostile), "both").strip().splitlines()
     cells = {len(re.split(r"(?<!\\)\|", line)) for line in lines}
     assert len(lines) == 5
     assert len(cells) == 1
@@ -44,5 +45,5 @@ def test_tasks_csv_round_trips_commas_and_quotes() -> None:
 
     ws = store.load_workspace(store.bundled_dataset())
     task = ws.tasks[11].model_copy(update={"title_en": 'Green, "low-carbon" lives'})
-    (row,) = list(csv.DictReader(io.StringIO(render.tasks_csv([task]))))
+    (row,) = list(csv.DictReader(io.StringIO(render.rows_csv(national_rows([task])))))
     assert row["title_en"] == 'Green, "low-carbon" lives'

@@ -251,14 +251,24 @@ def test_a_bad_data_folder_is_explained(tmp_path: Path, kind: str) -> None:
 
 def test_init_copies_the_bundled_dataset(tmp_path: Path) -> None:
     root = store.init_workspace(tmp_path / "new")
-    assert snapshot(root) == {k: v for k, v in snapshot(store.bundled_dataset()).items() if "/" not in k}
+    copied = snapshot(root)
+    assert copied.pop(".gitignore")
+    assert copied == {k: v for k, v in snapshot(store.bundled_dataset()).items() if "/" not in k}
+    assert ".ptrack.lock" in (root / ".gitignore").read_text(encoding="utf-8").splitlines()
     store.load_workspace(root)
 
 
-def test_init_into_an_empty_existing_folder(tmp_path: Path) -> None:
-    (tmp_path / "empty").mkdir()
-    root = store.init_workspace(tmp_path / "empty")
+def test_init_into_a_repository_keeps_its_gitignore(tmp_path: Path) -> None:
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / ".gitignore").write_text("*.pdf", encoding="utf-8")
+    root = store.init_workspace(tmp_path / "repo")
     assert (root / "ptrack.yaml").is_file()
+    assert (root / ".gitignore").read_text(encoding="utf-8").splitlines() == [
+        "*.pdf",
+        "# ptrack: local files",
+        ".ptrack.lock",
+        ".*.tmp",
+    ]
 
 
 def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path: Path) -> None:
