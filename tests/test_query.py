@@ -6,17 +6,16 @@ import pytest
 
 from policy_tracker import store
 from policy_tracker.errors import PtrackError
-from policy_tracker.models import Workspace
-from policy_tracker.models import RegionRecord
+from policy_tracker.models import RegionRecord, Workspace
 from policy_tracker.query import (
     TaskFilter,
     filter_rows,
     find_chapter,
     find_component,
     find_region,
+    national_rows,
     parse_status,
     parse_task_id,
-    national_rows,
     region_members,
     region_rows,
     sort_rows,
