@@ -371,7 +371,8 @@ def _stamp(by: str, undoes: str | None = None) -> Stamp:
     from policy_tracker.changes import Stamp, new_change_id
 
     now = datetime.now().astimezone()
-    return Stamp(change=new_change_id(now), at=now.isoformat(timespec="seconds"), by=by, undoes=undoes)
+    # milliseconds: changes made within one second still sort in the order they were made
+    return Stamp(change=new_change_id(now), at=now.isoformat(timespec="milliseconds"), by=by, undoes=undoes)
 
 
 def _report_written(written: list[Written], ws: Workspace, stamp: Stamp, dry_run: bool) -> None:

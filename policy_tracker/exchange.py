@@ -82,14 +82,18 @@ def read_rows(text: str, name: str) -> list[Row]:
     return rows
 
 
+def _quoted_formula(cell: str) -> bool:
+    return cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_START)
+
+
 def _unneutralise(cell: str) -> str:
     # export wrote '=... so that Excel would not run it; the text itself is what comes back
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_START) else cell
+    return cell[1:] if _quoted_formula(cell) else cell
 
 
 def neutralise(cell: str) -> str:
     """A cell a spreadsheet will show as text, never run as a formula (a plain number, -3.5, is left alone)."""
-    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
+    if _quoted_formula(cell):
         return "'" + cell  # so that reading it back strips only the quote added here
     if not cell.startswith(_FORMULA_START):
         return cell
@@ -229,9 +233,10 @@ def _row_observation(
         bad("date", f"'{date_text}' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD")
         return None
     text = row.get("value")
-    existing = _existing_observation(current(task.id, region), indicator, date)
-    if existing is not None and format_value(existing) == text:
+    same_date = _observations_on(current(task.id, region), indicator, date)
+    if any(format_value(o) == text for o in same_date):
         return None  # exactly what the record already holds (a re-imported export)
+    existing = next((o for o in same_date if o.value is not None), None)
     try:
         value = float(text)
     except ValueError:
@@ -253,8 +258,8 @@ def _row_observation(
     return NewObservation(indicator, value, date, source=row.get("source"), note=row.get("note") or None)
 
 
-def _existing_observation(record: Task | RegionRecord, indicator: str, date: str) -> Observation | None:
+def _observations_on(record: Task | RegionRecord, indicator: str, date: str) -> list[Observation]:
     for ind in record.indicators:
         if ind.id == indicator:
-            return next((o for o in ind.observations if o.date == date), None)
-    return None
+            return [o for o in ind.observations if o.date == date]
+    return []

@@ -827,7 +827,7 @@ def change_records(
             if not record_plan.changes:
                 continue
             entry = history_entry(record_plan, stamp)
-            doc = _round_trip().load(before) if before is not None else _new_region_record(task, region)
+            doc = _round_trip().load(before if before is not None else dump_yaml(_new_region_record(task, region)))
             _apply(doc, record_plan.changes, entry)
             after = dump_yaml(doc)
             _parse_record(path, after, task, region)  # never write what would not load
