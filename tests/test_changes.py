@@ -79,7 +79,7 @@ def test_a_different_value_for_a_recorded_date_is_never_silently_overwritten(t08
     with pytest.raises(PtrackError, match=r"already has old_compound_renovation_starts = 2\.71 for 2025.*--correct"):
         _plan(t08, Edit(observations=[obs]))
     corrected = NewObservation("old_compound_renovation_starts", 3.0, "2025", source="https://example.org/b", correct=True)
-    ((field, old, new),) = _plan(t08, Edit(observations=[corrected]))
+    ((_, old, new),) = _plan(t08, Edit(observations=[corrected]))
     assert isinstance(old, dict) and old["value"] == 2.71
     assert isinstance(new, dict) and new["value"] == 3.0
 

@@ -86,7 +86,8 @@ def test_several_changes_in_one_call_are_one_change_set(runner: CliRunner, ws_di
     _ok(
         runner, "update", "8", "--status", "in_progress", "--owner", "YRD",
         "-i", "old_compound_renovation_starts=3.1", "-i", "existing_residential_elevator_retrofits=15000",
-        "--date", "2026", "--source", "https://example.org/mohurd-2026", "--rating", "green", "--rationale", "on plan", "--by", "王芳",
+        "--date", "2026", "--source", "https://example.org/mohurd-2026",
+        "--rating", "green", "--rationale", "on plan", "--by", "王芳",
     )  # fmt: skip
     record = _record(ws_dir, "T08", "CN")
     (entry,) = record["history"]  # type: ignore[misc]
