@@ -748,7 +748,7 @@ def _block(seq: Any) -> Any:
     return seq
 
 
-def _apply(doc: Any, changes: list[Change], entry: HistoryEntry) -> None:
+def _apply(doc: Any, changes: list[Change]) -> None:
     for change in changes:
         if change.field in ("status", "owner", "rating"):
             if change.new is None:
@@ -775,9 +775,47 @@ def _apply(doc: Any, changes: list[Change], entry: HistoryEntry) -> None:
             position = sum(1 for o in observations if str(o.get("date")) < date)  # keep them in date order
             observations.insert(position, change.new)
     _set(doc, "revision", int(doc.get("revision", 0)) + 1, before="status")
+
+
+_HISTORY_KEY = re.compile(r"^history:[ \t]*(\[\][ \t]*)?(#.*)?$", re.M)
+
+
+def _split_history(text: str) -> tuple[str, str] | None:
+    """The text before a record's history and the history itself, when the history comes last.
+
+    Years of history make a record long, and the round-trip writer is slow on long files: only the part
+    before `history:` goes through it, and a new entry is appended to the history as text.
+    """
+    found = list(_HISTORY_KEY.finditer(text))
+    if len(found) != 1:
+        return None
+    rest = text[found[0].end() :]
+    if any(line and not line.startswith((" ", "-", "#")) for line in rest.splitlines()):
+        return None  # another top-level key follows the history: rewrite the whole file
+    return text[: found[0].start()], text[found[0].start() :]
+
+
+def _with_entry(history: str, entry: HistoryEntry) -> str:
+    item = dump_yaml([entry.model_dump(mode="json", exclude_none=True)])
+    key = _HISTORY_KEY.match(history)
+    if key is not None and key[1]:  # `history: []`
+        return "history:\n" + item
+    return history + ("" if history.endswith("\n") else "\n") + item
+
+
+def _rewrite(before: str, changes: list[Change], entry: HistoryEntry) -> str:
+    parts = _split_history(before)
+    if parts is not None:
+        head, history = parts
+        doc = _round_trip().load(head)
+        _apply(doc, changes)
+        return dump_yaml(doc) + _with_entry(history, entry)
+    doc = _round_trip().load(before)
+    _apply(doc, changes)
     if "history" not in doc:
         doc["history"] = []
     _block(doc["history"]).append(entry.model_dump(mode="json", exclude_none=True))
+    return dump_yaml(doc)
 
 
 def _new_region_record(task: str, region: str) -> dict[str, Any]:
@@ -827,9 +865,8 @@ def change_records(
             if not record_plan.changes:
                 continue
             entry = history_entry(record_plan, stamp)
-            doc = _round_trip().load(before if before is not None else dump_yaml(_new_region_record(task, region)))
-            _apply(doc, record_plan.changes, entry)
-            after = dump_yaml(doc)
+            source_text = before if before is not None else dump_yaml(_new_region_record(task, region))
+            after = _rewrite(source_text, record_plan.changes, entry)
             _parse_record(path, after, task, region)  # never write what would not load
             staged.append(Written(path, entry, before, after))
         if not dry_run:
