@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import REPO
 from policy_tracker import store
-from policy_tracker.changes import Edit, NewObservation, Stamp, plan_edit
+from policy_tracker.changes import Edit, Stamp, plan_edit
 from policy_tracker.cli import app
+
+from conftest import REPO
 
 WORKER = """
 import sys

@@ -212,13 +212,13 @@ def test_files_written_by_ptrack_are_readable_by_others(ws_dir: Path) -> None:
 def test_a_history_that_is_not_last_in_the_file_is_still_extended(ws_dir: Path) -> None:
     t08 = ws_dir / "T08.yaml"
     text = t08.read_text(encoding="utf-8").replace("history: []\n", "")
-    t08.write_text(text.replace("notes:\n", "history: []\nnotes:\n"), encoding="utf-8")
+    t08.write_text(text.replace("indicators:\n", "history: []\nindicators:\n"), encoding="utf-8")
     _edit(ws_dir, "T08", "CN", Edit(status="in_progress"))
     _edit(ws_dir, "T08", "CN", Edit(status="blocked"))
     record = store.load_record(ws_dir, "T08", "CN")
     assert record is not None
     assert [h.changes[0].new for h in record.history] == ["in_progress", "blocked"]
-    assert record.notes and record.revision == 2
+    assert record.indicators and record.revision == 2
 
 
 def test_the_history_is_appended_as_text_when_it_comes_last(ws_dir: Path) -> None:
