@@ -310,3 +310,24 @@ def test_export_json_has_every_field(runner: CliRunner, ws_dir: Path) -> None:
     assert records[0]["record"]["history"][0]["by"] == "张三"
     everything = json.loads(_ok(runner, "export", "-f", "json"))
     assert len(everything) == 24
+
+
+def test_a_full_disk_fails_cleanly_and_changes_nothing(runner: CliRunner, ws_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store.os, "fsync", full)
+    _fails(runner, ws_dir, ["update", "T08", "--status", "in_progress"], "No space left on device")
+    assert not list(ws_dir.rglob("*.tmp"))
+
+
+def test_a_district_added_by_the_workspace_is_tracked_inside_its_city(runner: CliRunner, ws_dir: Path) -> None:
+    regions = ws_dir / "regions.yaml"
+    text = regions.read_text(encoding="utf-8")
+    regions.write_text(text + "- {code: '310104', zh: 徐汇区, en: Xuhui, kind: other, parent: '310000'}\n", encoding="utf-8")
+    _ok(runner, "update", "T08", "--region", "徐汇区", "--status", "in_progress")
+    listed = json.loads(_ok(runner, "list", "--region", "上海市", "-f", "json"))
+    assert [(r["task"], r["region"]) for r in listed] == [("T08", "310104")]
+    assert "No problems" in _ok(runner, "validate").replace("no problems", "No problems")
