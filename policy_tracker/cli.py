@@ -17,6 +17,7 @@ from policy_tracker.errors import PtrackError, WorkspaceInvalid
 if TYPE_CHECKING:
     from policy_tracker.changes import Edit, NewObservation, RecordChange, Stamp
     from policy_tracker.models import RegionRecord, Task, Workspace
+    from policy_tracker.progress import TaskProgress
     from policy_tracker.store import Written
 
 app = typer.Typer(
@@ -685,3 +686,139 @@ def export(
         return
     store.atomic_write(output.resolve(), payload.decode("utf-8"), output.read_bytes() if output.exists() else None)
     print(f"Wrote {len(records)} records to {output}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------- progress
+
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Compute as of the end of this day (YYYY-MM-DD, China time); default: today.")
+]
+MethodOpt = Annotated[str, typer.Option("--method", help="linear (time-elapsed test) or cagr (growth-rate ratio, Open SDG).")]
+
+
+def _assess(
+    ws: Workspace, goal: str | None, region: str | None, as_of: str | None, method: str, tolerance: float | None
+) -> tuple[Any, list[TaskProgress], Any]:
+    """The records in scope, each as it was at the as-of date, with their progress."""
+    import datetime as dt
+
+    from policy_tracker import progress, query, store
+
+    if method not in ("linear", "cagr"):
+        raise PtrackError(f"unknown method '{method}'", fix="Use linear or cagr")
+    day = query.parse_day(as_of) if as_of is not None else dt.date.today()
+    moment = dt.datetime.combine(day, dt.time.max, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    scope = query.find_region(ws.regions, region) if region is not None else None
+    rows = query.national_rows(ws.tasks)
+    if scope is not None:
+        members = frozenset(query.region_members(ws.regions, scope.code))
+        rows += query.region_rows(ws.tasks, store.load_region_records(ws.root, members))
+        rows = query.filter_rows(rows, query.TaskFilter(regions=members))
+    if goal is not None:
+        rows = query.filter_rows(rows, query.TaskFilter(goal=query.find_goal(ws.goals, goal).id))
+    then = []
+    for row in rows:
+        record = progress.as_of_record(row.record, moment)
+        then.append(query.RecordRow(record if row.region == "CN" else row.task, row.region, record))  # type: ignore[arg-type]
+    settings = progress.Settings(tolerance=ws.config.tolerance if tolerance is None else tolerance, method=method)  # type: ignore[arg-type]
+    assessed = [progress.task_progress(r, day, settings) for r in query.sort_rows(then, "id", ws.chapters)]
+    return day, assessed, scope
+
+
+@command("progress")
+def progress_view(
+    goal: Annotated[str | None, typer.Option("--goal", "-g", help="Only tasks serving this goal: 2030 or 2035.")] = None,
+    region: Annotated[str | None, typer.Option("--region", "-r", help="This region and the regions inside it.")] = None,
+    as_of: AsOfOpt = None,
+    method: MethodOpt = "linear",
+    tolerance: Annotated[float | None, typer.Option("--tolerance", help="In line within ± this share (default 0.05).")] = None,
+    lang: LangOpt = Lang.both,
+    fmt: FormatOpt = None,
+    data: DataOpt = None,
+) -> None:
+    """Are we on track? Progress bars per goal component and chapter, counts, and the records needing attention.
+
+    Examples:
+
+      ptrack progress --goal 2030
+
+      ptrack progress --region 长三角 --as-of 2026-06-30
+    """
+    from policy_tracker import render
+
+    ws = _workspace(data)
+    day, assessed, _ = _assess(ws, goal, region, as_of, method, tolerance)
+    out = _format(fmt, (Format.table, Format.json), piped=Format.json)
+    if out is Format.json:
+        sys.stdout.write(render.progress_json(assessed, day))
+    else:
+        render.make_console().print(render.progress_view(ws, assessed, day, lang.value))
+
+
+@command("report")
+def report(
+    goal: Annotated[str | None, typer.Option("--goal", "-g", help="Only tasks serving this goal: 2030 or 2035.")] = None,
+    region: Annotated[str | None, typer.Option("--region", "-r", help="This region and the regions inside it.")] = None,
+    as_of: AsOfOpt = None,
+    since: Annotated[str | None, typer.Option("--since", help="List the changes recorded since this date.")] = None,
+    method: MethodOpt = "linear",
+    tolerance: Annotated[float | None, typer.Option("--tolerance", help="In line within ± this share (default 0.05).")] = None,
+    lang: LangOpt = Lang.both,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")] = None,
+    data: DataOpt = None,
+) -> None:
+    """Write the markdown progress report: summary, exceptions first, charts, tables per goal component and
+    chapter, indicators with their sources, changes, methodology.
+
+    The same workspace and options always give the same file, so a report for a date can be made again later.
+
+    Examples:
+
+      ptrack report --as-of 2026-06-30 --since 2026-01-01 -o report-2026H1.md
+
+      ptrack report --region 长三角 --lang zh -o yrd.md
+    """
+    import datetime as dt
+
+    from policy_tracker import __version__, progress, query, store
+    from policy_tracker.report import ReportInput, render_report
+
+    ws = _workspace(data)
+    day, assessed, scope = _assess(ws, goal, region, as_of, method, tolerance)
+    since_day = query.parse_day(since) if since is not None else None
+    changes: list[Any] = []
+    if since_day is not None:
+        china = dt.timezone(dt.timedelta(hours=8))
+        rows = query.national_rows(ws.tasks)
+        if scope is not None:  # the same records as the rest of the report
+            members = frozenset(query.region_members(ws.regions, scope.code))
+            rows += query.region_rows(ws.tasks, store.load_region_records(ws.root, members))
+            rows = query.filter_rows(rows, query.TaskFilter(regions=members))
+        changes = progress.history_between(
+            rows, dt.datetime.combine(since_day, dt.time.min, tzinfo=china), dt.datetime.combine(day, dt.time.max, tzinfo=china)
+        )
+    document = ws.config.document
+    text = render_report(
+        ReportInput(
+            title_zh=document.title_zh if document else ws.config.name,
+            title_en=document.title_en if document else ws.config.name,
+            workspace=ws.config.name,
+            version=__version__,
+            as_of=day,
+            region=scope,
+            goals=[g for g in ws.goals if goal is None or g.id == goal],
+            chapters=ws.chapters,
+            regions=ws.regions,
+            tasks=assessed,
+            changes=changes,
+            since=since_day,
+            tolerance=ws.config.tolerance if tolerance is None else tolerance,
+            method=method,
+        ),
+        lang.value,
+    )
+    if output is None:
+        sys.stdout.write(text)
+        return
+    store.atomic_write(output.resolve(), text, output.read_bytes() if output.exists() else None)
+    print(f"Wrote the report as of {day} to {output}", file=sys.stderr)

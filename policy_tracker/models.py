@@ -119,6 +119,9 @@ class Indicator(Record):
     name_en: NonEmpty
     unit: NonEmpty
     direction: Direction
+    frequency: Literal["annual", "quarterly", "monthly"] | None = Field(
+        None, description="how often it is published; an observation older than twice that is flagged stale"
+    )
     definition: str | None = None
     also_tasks: list[TaskId] = []
     baseline: Baseline | None = None
@@ -282,6 +285,9 @@ class WorkspaceConfig(Record):
     document: DocumentInfo | None = None
     require_evidence: list[Status] = Field(
         ["completed"], description="statuses a record may only move to with a --source or a --note"
+    )
+    tolerance: float = Field(
+        0.05, ge=0, le=0.5, description="how far (as a share) progress may sit from the time elapsed and still be in line"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from policy_tracker.changes import parse_observation_field
+from policy_tracker.markdown import md_cell, md_table
 from policy_tracker.models import (
     STATUS_LABELS,
     HistoryEntry,
@@ -28,6 +30,17 @@ from policy_tracker.models import (
     Task,
     Workspace,
     latest_observation,
+)
+from policy_tracker.progress import (
+    ISSUED,
+    REASON_LABELS,
+    TASK_LABELS,
+    TaskProgress,
+    by_chapter,
+    by_component,
+    by_goal,
+    exceptions,
+    time_elapsed,
 )
 from policy_tracker.query import HistoryRow, RecordRow, status_counts, tasks_serving
 
@@ -96,18 +109,6 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return buf.getvalue()
 
 
-def md_cell(text: str) -> str:
-    """User text made safe for one markdown table cell: no pipe, newline or HTML can break out of it."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-    return "<br>".join(part.strip() for part in escaped.splitlines()) if "\n" in escaped else escaped
-
-
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
 ROW_CSV_HEADER = ("id", "region", "label", "chapter", "title_zh", "title_en", "status", "owner", "serves", "indicators")
 
 
@@ -126,7 +127,7 @@ def rows_markdown(ws: Workspace, rows: Sequence[RecordRow], lang: Lang) -> str:
          status_label(r.status, lang, " "), region_label(ws, r.owner))
         for r in rows
     ]  # fmt: skip
-    return _md_table(("ID", "Region", "章 Ch.", "Title", "Status", "Owner"), out)
+    return md_table(("ID", "Region", "章 Ch.", "Title", "Status", "Owner"), out)
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -301,13 +302,13 @@ def task_markdown(ws: Workspace, task: Task, record: Task | RegionRecord) -> str
                     latest.source if latest else "",
                 )
             )
-        lines.append(_md_table(("Indicator", "Baseline", "Latest", "Source"), rows).rstrip())
+        lines.append(md_table(("Indicator", "Baseline", "Latest", "Source"), rows).rstrip())
     if task.notes:
         lines += ["", "## Notes", ""] + [f"- {md_cell(n)}" for n in task.notes]
     if record.history:
         lines += ["", "## History", ""]
         rows = [(h.at, h.by, "; ".join(change_lines(h)), h.note or "") for h in reversed(record.history)]
-        lines.append(_md_table(("When", "Who", "What", "Why"), rows).rstrip())
+        lines.append(md_table(("When", "Who", "What", "Why"), rows).rstrip())
     return "\n".join(lines) + "\n"
 
 
@@ -360,7 +361,7 @@ def goals_markdown(ws: Workspace, lang: Lang) -> str:
         rows = [(str(c.number), pick(c.zh, c.en, lang, " / "), " ".join(t.id for t in serving[c.key])) for c in goal.components]
         if serving[None]:
             rows.append(("—", "(goal as a whole)", " ".join(t.id for t in serving[None])))
-        text += _md_table(("#", "Component", "Tasks"), rows) + "\n"
+        text += md_table(("#", "Component", "Tasks"), rows) + "\n"
     return text
 
 
@@ -475,3 +476,83 @@ def history_csv(rows: Sequence[HistoryRow], ws: Workspace) -> str:
 
 def records_json(records: Sequence[tuple[str, Task | RegionRecord]]) -> str:
     return dump_json([{"region": region, "record": r.model_dump(mode="json", by_alias=True)} for region, r in records])
+
+
+# ---------------------------------------------------------------------------------------------- progress
+
+
+def _bar(share: float | None, width: int = 20) -> Text:
+    if share is None:
+        return Text("no data", style="dim")
+    filled = round(max(0.0, min(1.0, share)) * width)
+    return Text.assemble(("█" * filled, "green"), ("░" * (width - filled), "grey50"), f" {share * 100:3.0f}%")
+
+
+ASSESSMENT_STYLE = {"done": "green", "on_track": "cyan", "lagging": "red", "blocked": "red", "deferred": "yellow",
+                    "not_started": "dim", "no_data": "dim"}  # fmt: skip
+
+
+def progress_view(ws: Workspace, tasks: Sequence[TaskProgress], as_of: dt.date, lang: Lang) -> Group:
+    parts: list[Any] = [Text(f"{pick('截至', 'As of', lang, ' ')} {as_of.isoformat()} · {len(tasks)} records", style="bold")]
+    goals = Table(title=pick("目标", "Goals", lang, " "), box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    goals.add_column("")
+    goals.add_column(pick("进展", "Progress", lang, " "), no_wrap=True)
+    goals.add_column(pick("时间进度", "Time elapsed", lang, " "), no_wrap=True)
+    for goal in ws.goals:
+        rollup = by_goal(tasks, goal)
+        if rollup.tasks:
+            elapsed = time_elapsed(ISSUED, dt.date(goal.year, 12, 31), as_of)
+            goals.add_row(
+                f"{goal.id} {pick(goal.headline_zh, goal.headline_en, lang, ' ')}", _bar(rollup.progress), _bar(elapsed)
+            )
+    parts.append(goals)
+    for title, rollups in (
+        (pick("2030 分目标", "2030 components", lang, " "), by_component(tasks, ws.goals[0]) if ws.goals else []),
+        (pick("各章", "Chapters", lang, " "), by_chapter(tasks, ws.chapters)),
+    ):
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+        table.add_column("", overflow="fold", ratio=1)
+        table.add_column(pick("进展", "Progress", lang, " "), no_wrap=True)
+        table.add_column(pick("评估", "Assessment", lang, " "), overflow="fold")
+        for r in rollups:
+            counts = " · ".join(f"{pick(*TASK_LABELS[k], lang, ' ')} {n}" for k, n in r.counts().items() if n)
+            table.add_row(pick(r.label_zh, r.label_en, lang), _bar(r.progress), counts)
+        parts.append(table)
+    found = exceptions(tasks)
+    if found:
+        table = Table(
+            title=pick("需关注", "Needs attention", lang, " "), box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left"
+        )
+        table.add_column("ID", no_wrap=True)
+        table.add_column(pick("地区", "Region", lang, " "), no_wrap=True)
+        table.add_column(pick("问题", "Issue", lang, " "), overflow="fold")
+        table.add_column(pick("最新说明", "Latest note", lang, " "), overflow="fold")
+        for t, reasons in found:
+            why = "; ".join(pick(*REASON_LABELS[k], lang, " ") for k in reasons)
+            table.add_row(t.task.id, region_label(ws, t.region), Text(why, style="red"), t.latest_note or "—")
+        parts.append(table)
+    else:
+        parts.append(
+            Text(pick("无需特别关注的记录。", "Nothing lagging, blocked, stale or in disagreement.", lang, " "), style="green")
+        )
+    return Group(*parts)
+
+
+def progress_json(tasks: Sequence[TaskProgress], as_of: dt.date) -> str:
+    out = []
+    for t in tasks:
+        out.append({
+            "task": t.task.id, "region": t.region, "status": t.status, "assessment": t.assessment,
+            "progress": t.progress, "rating": t.rating, "disagreement": t.disagreement, "stale": t.stale,
+            "indicators": [
+                {"id": p.indicator, "assessment": p.assessment, "progress": p.progress, "progress_raw": p.progress_raw,
+                 "expected": p.expected, "annual_rate": p.annual_rate, "required_rate": p.required_rate,
+                 "reached_year": p.reached_year, "cagr_ratio": p.cagr_ratio, "cagr_class": p.cagr_class,
+                 "stale": p.stale, "reason": p.reason,
+                 "baseline": p.baseline.model_dump(mode="json") if p.baseline else None,
+                 "latest": p.latest.model_dump(mode="json") if p.latest else None,
+                 "target": p.target.model_dump(mode="json") if p.target else None}
+                for p in t.indicators
+            ],
+        })  # fmt: skip
+    return dump_json({"as_of": as_of.isoformat(), "records": out})

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from policy_tracker import render, store
+from policy_tracker import markdown, render, store
 from policy_tracker.query import national_rows
 
 
@@ -21,7 +21,7 @@ from policy_tracker.query import national_rows
     ],
 )
 def test_md_cell_escapes_user_text(text: str, expected: str) -> None:
-    assert render.md_cell(text) == expected
+    assert markdown.md_cell(text) == expected
 
 
 def test_markdown_table_keeps_its_shape_whatever_the_titles() -> None:
