@@ -459,7 +459,7 @@ def exceptions(tasks: Sequence[TaskProgress]) -> list[tuple[TaskProgress, list[s
     """The records a review meeting should look at first, with the keys of REASON_LABELS saying why."""
     out = []
     for t in tasks:
-        reasons = [t.assessment] if t.assessment in ("lagging", "blocked") else []
+        reasons: list[str] = [t.assessment] if t.assessment in ("lagging", "blocked") else []
         if t.stale:
             reasons.append("stale")
         if t.disagreement:
