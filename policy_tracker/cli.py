@@ -719,6 +719,8 @@ def _assess(
     then = []
     for row in rows:
         record = progress.as_of_record(row.record, moment)
+        if record is None:
+            continue
         then.append(query.RecordRow(record if row.region == "CN" else row.task, row.region, record))  # type: ignore[arg-type]
     settings = progress.Settings(tolerance=ws.config.tolerance if tolerance is None else tolerance, method=method)  # type: ignore[arg-type]
     assessed = [progress.task_progress(r, day, settings) for r in query.sort_rows(then, "id", ws.chapters)]

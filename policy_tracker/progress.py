@@ -331,11 +331,16 @@ def task_progress(row: RecordRow, as_of: dt.date, settings: Settings = Settings(
 # ---------------------------------------------------------------------------------------------- as of a date
 
 
-def as_of_record(record: Task | RegionRecord, moment: dt.datetime) -> Task | RegionRecord:
-    """The record as it was at `moment`: every change recorded after it is taken back, newest first."""
+def as_of_record(record: Task | RegionRecord, moment: dt.datetime) -> Task | RegionRecord | None:
+    """The record as it was at `moment`: every change recorded after it is taken back, newest first.
+
+    None for a region record that did not exist yet (its first change came later).
+    """
     later = [h for h in record.history if _instant(h.at) > moment]
     if not later:
         return record
+    if isinstance(record, RegionRecord) and len(later) == len(record.history):
+        return None
     data = record.model_dump(mode="json", by_alias=True)
     for entry in reversed(later):
         for change in reversed(entry.changes):
