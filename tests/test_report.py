@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import REPO, snapshot
 from policy_tracker import store
 from policy_tracker.changes import Edit, NewObservation, Stamp, plan_edit
 from policy_tracker.cli import app
 from policy_tracker.models import RegionRecord, Task
+
+from conftest import REPO, snapshot
 
 GOLDEN = REPO / "tests" / "golden"
 
