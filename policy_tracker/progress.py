@@ -173,7 +173,7 @@ def indicator_progress(
     remaining_years = _years(period_end(latest.date), target_end)
     required = (goal - now) / remaining_years if remaining_years > 0 else None
     reached = None
-    if annual and (goal - now) / annual >= 0:
+    if raw < 1.0 and annual and (goal - now) / annual >= 0:  # not reached yet, and moving toward it
         reached = period_end(latest.date).year + (goal - now) / annual
 
     if raw >= 1.0:
