@@ -187,15 +187,17 @@ def list_tasks(
             title += f" · {c.number} {render.pick(c.zh, c.en, lang.value, ' ')}"
     chapter_label = query.find_chapter(ws.chapters, chapter).label if chapter is not None else None
     statuses = frozenset(query.parse_status(s) for s in status or [])
+    out = _format(fmt, tuple(Format), piped=Format.csv)
     rows = query.national_rows(ws.tasks)
     members = None
     if region is not None:
         members = frozenset(query.region_members(ws.regions, query.find_region(ws.regions, region).code))
-        rows += query.region_rows(ws.tasks, store.load_region_records(ws.root, members))
+        # a listing reads only the top-level fields, except JSON, which prints every field
+        records = store.load_region_records(ws.root, members, shallow=out is not Format.json)
+        rows += query.region_rows(ws.tasks, records)
     selection = query.TaskFilter(goal_id, component_key, chapter_label, statuses, members, search)
     selected = query.sort_rows(query.filter_rows(rows, selection), sort, ws.chapters)
 
-    out = _format(fmt, tuple(Format), piped=Format.csv)
     if out is Format.json:
         sys.stdout.write(render.models_json([r.record for r in selected]))
     elif out is Format.csv:
@@ -293,7 +295,7 @@ def validate(data: DataOpt = None) -> None:
     except WorkspaceInvalid as e:
         for problem in e.problems:
             print(problem)
-        _fail(f"{e} in {location.root}. Fix the lines above")
+        _fail(f"{e.what} in {location.root}. Fix the lines above")
         raise typer.Exit(1) from None
     n_ind = sum(len(t.indicators) for t in ws.tasks)
     print(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import gc
 import io
+import marshal
 import os
 import re
 import shutil
@@ -23,6 +25,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
+from policy_tracker import __version__
 from policy_tracker.changes import RecordChange, Stamp, history_entry, parse_observation_field
 from policy_tracker.errors import Problem, PtrackError, WorkspaceInvalid
 from policy_tracker.models import (
@@ -336,7 +339,7 @@ def _copy_dataset_new(target: Path) -> None:
         raise PtrackError(f"cannot create the workspace {target}: {e.strerror}", fix="Check the folder's permissions") from None
 
 
-GITIGNORE_LINES = (".ptrack.lock", ".*.tmp")  # the lock and interrupted writes are this machine's, not the team's
+GITIGNORE_LINES = (".ptrack.lock", ".ptrack-cache/", ".*.tmp")  # this machine's, not the team's
 
 
 def _ignore_local_files(target: Path) -> None:
@@ -513,23 +516,119 @@ def _record_files(root: Path, regions: Iterable[str] | None) -> list[Path]:
     return [f for d in folders if d.is_dir() for f in sorted(d.iterdir()) if _TASK_LIKE_RE.match(f.name)]
 
 
-def load_region_records(root: Path, regions: Iterable[str] | None = None) -> list[RegionRecord]:
-    """The region records of these regions (all when None); raise WorkspaceInvalid listing every problem."""
+def load_region_records(root: Path, regions: Iterable[str] | None = None, *, shallow: bool = False) -> list[RegionRecord]:
+    """The region records of these regions (all when None); raise WorkspaceInvalid listing every problem.
+
+    `shallow`: for listings that read only the top-level fields (status, owner ...); nested parts stay plain
+    data, which saves most of the time on a large workspace.
+    """
     lines = _LineFinder()
     problems: list[Problem] = []
-    records = [r for _, r in _load_records(_record_files(root, regions), lines, problems)]
+    records = [r for _, r in _load_records(root, _record_files(root, regions), lines, problems, shallow=shallow)]
     if problems:
         raise WorkspaceInvalid(problems)
     return records
 
 
-def _load_records(files: list[Path], lines: _LineFinder, problems: list[Problem]) -> list[tuple[Path, RegionRecord]]:
+def _load_records(
+    root: Path, files: list[Path], lines: _LineFinder, problems: list[Problem], *, shallow: bool = False
+) -> list[tuple[Path, RegionRecord]]:
+    """Records from the cache where their files are unchanged, else from the files (and then cached)."""
+    cache = _Cache(root)
     out = []
-    for path in files:
-        record = _load_file(path, RegionRecord, lines, problems)
-        if record is not None:
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # building many small objects: the collector would run again and again for nothing
+    try:
+        for path in files:
+            data = cache.get(path, "summary" if shallow else "records")
+            if data is not None:
+                # validated when it was cached; a shallow record has its top-level fields only
+                record = RegionRecord.model_construct(**data) if shallow else RegionRecord.model_validate(data, strict=False)
+            else:
+                record = _load_file(path, RegionRecord, lines, problems)
+                if record is None:
+                    continue
+                cache.put(path, record.model_dump(mode="json", by_alias=True, exclude_defaults=True))
             out.append((path, record))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    cache.save()
     return out
+
+
+CACHE_DIR = ".ptrack-cache"
+_CACHE_VERSION = 1
+_RACY_NS = 2_000_000_000  # a file changed this close to the cache's writing may change again unseen by mtime
+
+
+class _Cache:
+    """Parsed, validated region records, keyed by each file's size, inode and modification time.
+
+    Never the source of truth: a missing, stale, corrupt or foreign cache is ignored and rebuilt. A file whose
+    modification time is within two seconds of the cache's writing is read again every time until it is
+    older than that, so an edit within the file system's timestamp resolution is still seen (as git does).
+    Two files: the records' top-level fields (small, for listings) and the whole records.
+    """
+
+    PARTS = ("summary", "records")
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.folder = root / CACHE_DIR
+        self.parts: dict[str, dict[str, Any]] = {}
+        self.written_ns: dict[str, int] = {}
+        self.dirty = False
+
+    def _load(self, part: str) -> dict[str, Any]:
+        if part not in self.parts:
+            self.parts[part], self.written_ns[part] = {}, 0
+            try:
+                loaded = marshal.loads((self.folder / f"{part}.marshal").read_bytes())  # noqa: S302 - our own file
+                if loaded.get("version") == (_CACHE_VERSION, SCHEMA_VERSION, __version__):
+                    self.parts[part], self.written_ns[part] = loaded["entries"], loaded["written_ns"]
+            except (OSError, EOFError, ValueError, TypeError, AttributeError, KeyError):
+                pass
+        return self.parts[part]
+
+    def _key(self, path: Path) -> tuple[str, tuple[int, int, int]]:
+        st = path.stat()
+        return str(path.relative_to(self.root)), (st.st_size, st.st_ino, st.st_mtime_ns)
+
+    def get(self, path: Path, part: str = "records") -> dict[str, Any] | None:
+        try:
+            name, stamp = self._key(path)
+        except OSError:
+            return None
+        hit = self._load(part).get(name)
+        if hit is None or tuple(hit[:3]) != stamp or stamp[2] >= self.written_ns[part] - _RACY_NS:
+            return None
+        return hit[3]  # type: ignore[no-any-return]
+
+    def put(self, path: Path, data: dict[str, Any]) -> None:
+        try:
+            name, stamp = self._key(path)
+        except OSError:
+            return
+        summary = {k: v for k, v in data.items() if not isinstance(v, list)}
+        self._load("records")[name] = (*stamp, data)
+        self._load("summary")[name] = (*stamp, summary)
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            self.folder.mkdir(exist_ok=True)
+            for part in self.PARTS:
+                payload = {"version": (_CACHE_VERSION, SCHEMA_VERSION, __version__), "written_ns": time.time_ns(),
+                           "entries": self._load(part)}  # fmt: skip
+                fd, tmp = tempfile.mkstemp(prefix=f".{part}.", suffix=".tmp", dir=self.folder)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(marshal.dumps(payload))
+                os.replace(tmp, self.folder / f"{part}.marshal")
+        except OSError:
+            pass  # a read-only workspace simply goes without a cache
 
 
 def load_record(root: Path, task: str, region: str) -> Task | RegionRecord | None:
@@ -555,7 +654,7 @@ def validate_workspace(root: Path) -> tuple[Workspace, int]:
         ws = None
     lines = _LineFinder()
     files = _record_files(root, None)
-    records = _load_records(files, lines, problems)
+    records = _load_records(root, files, lines, problems)
     if ws is not None:
         problems.extend(_check_records(ws, root, records, lines))
     problems.extend(

@@ -45,10 +45,10 @@ def runner() -> CliRunner:
 def snapshot(folder: Path) -> dict[str, str]:
     """A digest of every file below a folder, to prove that a command changed nothing.
 
-    The lock file is left out: taking the workspace lock creates it, and it holds nothing.
+    The lock file and the cache are left out: they hold no data, and ptrack may create them on any run.
     """
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != store.LOCK_FILE
+        if p.is_file() and p.name != store.LOCK_FILE and store.CACHE_DIR not in p.parts
     }

@@ -228,3 +228,42 @@ def test_the_history_is_appended_as_text_when_it_comes_last(ws_dir: Path) -> Non
     assert text.count("- change: ") == 3
     assert store._split_history(text) is not None
     assert store._split_history("a: 1\nhistory:\n- x: 1\nb: 2\n") is None
+
+
+# ---------------------------------------------------------------------------------------------- cache
+
+
+def test_the_cache_is_used_and_a_hand_edit_is_seen_on_the_next_run(ws_dir: Path) -> None:
+    _edit(ws_dir, "T08", "31", Edit(status="in_progress"))
+    path = ws_dir / "records" / "31" / "T08.yaml"
+    assert store.load_region_records(ws_dir)[0].status == "in_progress"
+    assert (ws_dir / store.CACHE_DIR / "records.marshal").is_file()
+    assert (ws_dir / store.CACHE_DIR / "summary.marshal").is_file()
+    # the same size, the same modification time: only the content tells them apart
+    stat = path.stat()
+    path.write_text(path.read_text(encoding="utf-8").replace("status: in_progress", "status: blocked    "), encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size
+    assert store.load_region_records(ws_dir)[0].status == "blocked"
+
+
+def test_an_old_unchanged_file_comes_from_the_cache(ws_dir: Path) -> None:
+    _edit(ws_dir, "T08", "31", Edit(status="in_progress"))
+    path = ws_dir / "records" / "31" / "T08.yaml"
+    old = time.time() - 3600
+    os.utime(path, (old, old))  # older than the cache: trusted from now on
+    store.load_region_records(ws_dir)
+    cache = store._Cache(ws_dir)
+    assert cache.get(path) is not None and cache.get(path)["status"] == "in_progress"  # type: ignore[index]
+    shallow = store.load_region_records(ws_dir, shallow=True)
+    assert shallow[0].status == "in_progress" and cache.get(path, "summary") == {
+        k: v for k, v in cache.get(path).items() if k != "history"
+    }  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("content", [b"", b"not marshal", b"\x00\x01\x02"])
+def test_a_broken_cache_is_ignored_and_rebuilt(ws_dir: Path, content: bytes) -> None:
+    _edit(ws_dir, "T08", "31", Edit(status="in_progress"))
+    store.load_region_records(ws_dir)
+    (ws_dir / store.CACHE_DIR / "records.marshal").write_bytes(content)
+    assert store.load_region_records(ws_dir)[0].status == "in_progress"

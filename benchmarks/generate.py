@@ -1,0 +1,144 @@
+"""Write a synthetic ptrack workspace of N tasks x M regions, deterministic for a seed.
+
+    python benchmarks/generate.py OUT [--tasks 23] [--regions 435] [--seed 1]
+
+Each (task, region) record gets a status, a rating now and then, observations of up to three of the task's
+indicators over five years, and the history entries that recorded them: the size a workspace reaches after a
+few years of use. Also writes OUT-import.csv, an update for 1,000 records, for the import benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import shutil
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from policy_tracker import store  # noqa: E402
+from policy_tracker.models import STATUSES  # noqa: E402
+
+YEARS = ("2021", "2022", "2023", "2024", "2025")
+PEOPLE = ("张三", "李四", "王芳", "赵敏", "Li Lei")
+
+
+def _regions(ws: Path, wanted: int) -> list[str]:
+    """The registry's regions below CN, plus synthetic districts until there are `wanted` of them."""
+    data = yaml.safe_load((ws / "regions.yaml").read_text(encoding="utf-8"))
+    regions = data["regions"]
+    codes = [r["code"] for r in regions if r["code"] != "CN"]
+    provinces = [r["code"] for r in regions if r["kind"] == "province"]
+    n = 0
+    while len(codes) < wanted:
+        n += 1
+        code = f"D{n:04d}"
+        regions.append(
+            {"code": code, "zh": f"第{n}区", "en": f"District {n}", "kind": "other", "parent": provinces[n % len(provinces)]}
+        )
+        codes.append(code)
+    (ws / "regions.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return codes[:wanted]
+
+
+def _record(task: dict, region: str, rng: random.Random) -> dict:
+    history = []
+    indicators = []
+    status = "not_started"
+    for k, ind in enumerate(task["indicators"][:3]):
+        observations = []
+        value = rng.uniform(10, 100)
+        for year in YEARS:
+            value *= rng.uniform(0.97, 1.06)
+            obs = {"date": year, "value": round(value, 2), "source": f"https://stats.example.org/{region}/{ind['id']}/{year}"}
+            observations.append(obs)
+            history.append(
+                {
+                    "change": f"{year}0301T09000{k}-{rng.randrange(16**6):06x}",
+                    "at": f"{year}-03-01T09:00:0{k}.000+08:00",
+                    "by": rng.choice(PEOPLE),
+                    "changes": [{"field": f"observation:{ind['id']}:{year}", "old": None, "new": dict(obs)}],
+                    "source": obs["source"],
+                }
+            )
+        indicators.append({"id": ind["id"], "observations": observations})
+    new_status = rng.choice(STATUSES)
+    if new_status != status:
+        history.append(
+            {
+                "change": f"20260115T100000-{rng.randrange(16**6):06x}",
+                "at": "2026-01-15T10:00:00.000+08:00",
+                "by": rng.choice(PEOPLE),
+                "changes": [{"field": "status", "old": status, "new": new_status}],
+                "note": "季度评估 quarterly review",
+                "source": "内部通报 2026-01",
+            }
+        )
+    record = {"schema_version": 1, "task": task["id"], "region": region, "revision": len(history), "status": new_status}
+    if rng.random() < 0.2:
+        record["rating"] = {"level": rng.choice(("green", "amber", "red")), "rationale": "评估意见", "by": "王芳",
+                            "at": "2026-01-20T10:00:00+08:00"}  # fmt: skip
+    record["indicators"] = indicators
+    record["history"] = history
+    return record
+
+
+def generate(out: Path, tasks: int, regions: int, seed: int) -> int:
+    rng = random.Random(seed)
+    if out.exists():
+        shutil.rmtree(out)
+    store.init_workspace(out)
+    codes = _regions(out, regions)
+    definitions = [yaml.safe_load((out / f"T{n:02d}.yaml").read_text(encoding="utf-8")) for n in range(1, tasks + 1)]
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    count = 0
+    for code in codes:
+        folder = out / "records" / code
+        folder.mkdir(parents=True)
+        for task in definitions:
+            text = yaml.dump(_record(task, code, rng), Dumper=dumper, allow_unicode=True, sort_keys=False)
+            (folder / f"{task['id']}.yaml").write_text(text, encoding="utf-8")
+            count += 1
+    with (out.parent / f"{out.name}-import.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["task", "region", "status", "indicator", "value", "date", "source", "note", "by"])
+        pairs = [(t, c) for c in codes for t in definitions][:1000]
+        for task, code in pairs:
+            if task["indicators"]:
+                ind = task["indicators"][0]["id"]
+                writer.writerow(
+                    [
+                        task["id"],
+                        code,
+                        "in_progress",
+                        ind,
+                        f"{rng.uniform(10, 100):.2f}",
+                        "2026",
+                        "https://stats.example.org/2026",
+                        "",
+                        "赵敏",
+                    ]
+                )
+            else:
+                writer.writerow([task["id"], code, "in_progress", "", "", "", "", "导入", "赵敏"])
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--tasks", type=int, default=23)
+    parser.add_argument("--regions", type=int, default=435)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    n = generate(args.out, args.tasks, args.regions, args.seed)
+    print(f"{n} records in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
