@@ -1,0 +1,246 @@
+"""Time ptrack as users run it (whole processes), beside its peers on the same generated data.
+
+    python benchmarks/run.py              # the full run: 1,000 and 10,000 records, 5 runs each (about 20 min)
+    python benchmarks/run.py --smoke      # a tiny run that only checks the benchmark still works (CI)
+
+Each case: one warm-up, then the median wall time of --runs runs and the peak memory (max RSS) of the
+process. "cold" removes ptrack's cache before every run; "warm" runs with the cache the warm-up left.
+Peers: the import floor of ptrack's own dependencies, Taskwarrior (Debian package `taskwarrior`) and Doorstop
+(PyPI `doorstop`); a peer that is not installed is skipped with a line saying how to install it.
+Timing is never a test: the figures go to docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from generate import generate  # noqa: E402
+
+from policy_tracker import __version__, store  # noqa: E402
+
+FLOOR = [sys.executable, "-c", "import typer, rich.console, rich.table, pydantic, yaml"]
+
+
+@dataclass
+class Result:
+    name: str
+    median: float | None
+    peak_mib: float | None
+    note: str = ""
+
+
+def _ptrack() -> list[str]:
+    found = shutil.which("ptrack", path=str(Path(sys.executable).parent)) or shutil.which("ptrack")
+    return [found] if found else [sys.executable, "-m", "policy_tracker"]
+
+
+def _once(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate()
+    elapsed = time.perf_counter() - start
+    # the child's own peak memory (ru_maxrss, KiB on Linux), through the rusage of that one process
+    peak = _peak_kib(proc.pid)
+    if proc.returncode not in (0,):
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err.decode(errors='replace')[-500:]}")
+    return elapsed, peak / 1024
+
+
+_PEAKS: dict[int, float] = {}
+
+
+def _peak_kib(pid: int) -> float:
+    return _PEAKS.pop(pid, 0.0)
+
+
+def _popen_wait_with_rusage() -> None:
+    """Record each child's peak memory as it is reaped (subprocess reaps with waitpid, which drops rusage)."""
+    original = subprocess.Popen._try_wait  # type: ignore[attr-defined]
+
+    def _try_wait(self: subprocess.Popen[bytes], wait_flags: int) -> tuple[int, int]:
+        try:
+            pid, status, usage = os.wait4(self.pid, wait_flags)
+        except ChildProcessError:
+            return original(self, wait_flags)  # type: ignore[no-any-return]
+        if pid:
+            _PEAKS[pid] = float(usage.ru_maxrss)
+        return pid, status
+
+    subprocess.Popen._try_wait = _try_wait  # type: ignore[attr-defined,method-assign]
+
+
+def measure(
+    name: str,
+    cmd: list[str] | Callable[[int], list[str]],
+    env: dict[str, str],
+    cwd: Path,
+    runs: int,
+    before: Callable[[], None] | None = None,
+) -> Result:
+    times, peaks = [], []
+    for i in range(runs + 1):  # the first is the warm-up
+        if before:
+            before()
+        elapsed, peak = _once(cmd(i) if callable(cmd) else cmd, env, cwd)
+        if i:
+            times.append(elapsed)
+            peaks.append(peak)
+    return Result(name, statistics.median(times), max(peaks))
+
+
+def _taskwarrior(n: int, tmp: Path, env: dict[str, str], runs: int) -> list[Result]:
+    if not shutil.which("task"):
+        return [Result(f"Taskwarrior ({n} tasks)", None, None, "skipped: apt-get install taskwarrior")]
+    data = tmp / f"tw{n}"
+    data.mkdir()
+    rc = tmp / f"tw{n}.rc"
+    rc.write_text(f"data.location={data}\nconfirmation=off\nverbose=nothing\ngc=off\n", encoding="utf-8")
+    tasks = [{"description": f"Task {i} 城市更新", "status": "pending", "project": f"T{i % 23 + 1:02d}",
+              "tags": ["g2030"], "entry": "20260101T000000Z"} for i in range(n)]  # fmt: skip
+    (tmp / f"tw{n}.json").write_text(json.dumps(tasks), encoding="utf-8")
+    tw_env = {**env, "TASKRC": str(rc)}
+    subprocess.run(["task", "import", str(tmp / f"tw{n}.json")], env=tw_env, check=True, capture_output=True)
+    return [
+        measure(f"task +TAG list, {n} tasks", ["task", "+g2030", "list"], tw_env, tmp, runs),
+        measure(f"task ID modify, {n} tasks", lambda i: ["task", "5", "modify", f"priority:{'HML'[i % 3]}"], tw_env, tmp, runs),
+    ]
+
+
+def _doorstop(n: int, tmp: Path, env: dict[str, str], runs: int) -> list[Result]:
+    exe = shutil.which("doorstop", path=str(Path(sys.executable).parent)) or shutil.which("doorstop")
+    if not exe:
+        return [Result(f"Doorstop ({n} items)", None, None, "skipped: pip install doorstop")]
+    repo = tmp / f"doorstop{n}"
+    (repo / "reqs").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / "reqs" / ".doorstop.yml").write_text(
+        "settings:\n  digits: 5\n  itemformat: yaml\n  prefix: REQ\n  sep: ''\n", encoding="utf-8"
+    )
+    for i in range(1, n + 1):
+        (repo / "reqs" / f"REQ{i:05d}.yml").write_text(
+            f"active: true\nderived: false\nheader: ''\nlevel: {i}\nlinks: []\nnormative: true\nref: ''\n"
+            f"reviewed: null\ntext: |\n  Task {i} 城市更新 requirement\n",
+            encoding="utf-8",
+        )
+    return [measure(f"doorstop (validate), {n} items", [exe], env, repo, runs)]
+
+
+def run(smoke: bool, runs: int) -> list[Result]:
+    _popen_wait_with_rusage()
+    ptrack = _ptrack()
+    tmp = Path(tempfile.mkdtemp(prefix="ptrack-bench-"))
+    env = {**os.environ, "COLUMNS": "100", "PTRACK_USER": "bench", "HOME": str(tmp), "XDG_DATA_HOME": str(tmp / "xdg")}
+    env.pop("PTRACK_DATA", None)
+    results = [measure("import floor: typer, rich, pydantic, yaml", FLOOR, env, tmp, runs)]
+    results.append(measure("ptrack --version", [*ptrack, "--version"], env, tmp, runs))
+    results.append(measure("ptrack --help", [*ptrack, "--help"], env, tmp, runs))
+    bundled = store.init_workspace(tmp / "bundled")
+    results.append(measure("list --goal 2030, bundled dataset", [*ptrack, "list", "--goal", "2030", "-d", str(bundled)], env, tmp, runs))
+    sizes = [(3, 4), (3, 8)] if smoke else [(23, 44), (23, 435)]
+    for tasks, regions in sizes:
+        ws = tmp / f"w{tasks * regions}"
+        n = generate(ws, tasks, regions, seed=1)
+        label = f"{n} records"
+        d = ["-d", str(ws)]
+        cache = ws / store.CACHE_DIR
+
+        def cold(cache: Path = cache) -> None:
+            shutil.rmtree(cache, ignore_errors=True)
+
+        region = "D0001" if regions > 72 else "11"
+        cases: list[tuple[str, list[str] | Callable[[int], list[str]]]] = [
+            ("list --goal 2030 --region CN, table", [*ptrack, "list", "--goal", "2030", "--region", "CN", "-f", "table", *d]),
+            ("list --goal 2030 --region CN, piped", [*ptrack, "list", "--goal", "2030", "--region", "CN", *d]),
+            ("show T08 --region", [*ptrack, "show", "T08", "--region", region, *d]),
+            ("log", [*ptrack, "log", *d]),
+            ("progress --region CN", [*ptrack, "progress", "--region", "CN", "-f", "json", *d]),
+            ("report --region CN", [*ptrack, "report", "--region", "CN", *d]),
+            ("validate", [*ptrack, "validate", *d]),
+        ]
+        for name, cmd in cases:
+            results.append(measure(f"{name}, {label}, cold", cmd, env, tmp, runs, before=cold))
+            results.append(measure(f"{name}, {label}, warm", cmd, env, tmp, runs))
+        statuses = ("in_progress", "blocked", "deferred")
+        results.append(
+            measure(f"update one record, {label}", lambda i: [*ptrack, "update", "T08", "--region", region, "--status", statuses[i % 3], *d], env, tmp, runs)
+        )
+        pristine = tmp / f"{ws.name}-pristine"
+        shutil.copytree(ws, pristine)
+
+        def restore(ws: Path = ws, pristine: Path = pristine) -> None:
+            shutil.rmtree(ws)
+            shutil.copytree(pristine, ws)
+
+        csv_file = ws.parent / f"{ws.name}-import.csv"
+        results.append(measure(f"import a 1,000-row CSV, {label}", [*ptrack, "import", str(csv_file), *d], env, tmp, runs, before=restore))
+        results += _taskwarrior(n, tmp, env, runs)
+        results += _doorstop(n, tmp, env, runs)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def table(results: list[Result]) -> str:
+    floor = results[0].median or 1.0
+    lines = ["| case | median (s) | × import floor | peak memory (MiB) |", "|---|---:|---:|---:|"]
+    for r in results:
+        if r.median is None:
+            lines.append(f"| {r.name} | {r.note} | | |")
+        else:
+            lines.append(f"| {r.name} | {r.median:.3f} | {r.median / floor:.2f} | {r.peak_mib:.0f} |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line)
+        cpu = model
+    except (OSError, StopIteration):
+        pass
+    versions = {name: _version(name) for name in ("typer", "rich", "pydantic", "pyyaml", "ruamel.yaml")}
+    task = subprocess.run(["task", "--version"], capture_output=True, text=True).stdout.strip() if shutil.which("task") else "not installed"
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; "
+        f"ptrack {__version__}; " + ", ".join(f"{k} {v}" for k, v in versions.items()) + f"; Taskwarrior {task}; "
+        f"Doorstop {_version('doorstop')}"
+    )
+
+
+def _version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run: checks the benchmark works")
+    parser.add_argument("--runs", type=int, default=None, help="measured runs per case (default 5; 1 with --smoke)")
+    args = parser.parse_args()
+    runs = args.runs or (1 if args.smoke else 5)
+    results = run(args.smoke, runs)
+    print(f"Machine: {machine()}\nRuns: median of {runs} after one warm-up\n")
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
