@@ -151,7 +151,9 @@ def run(smoke: bool, runs: int) -> list[Result]:
     results.append(measure("ptrack --version", [*ptrack, "--version"], env, tmp, runs))
     results.append(measure("ptrack --help", [*ptrack, "--help"], env, tmp, runs))
     bundled = store.init_workspace(tmp / "bundled")
-    results.append(measure("list --goal 2030, bundled dataset", [*ptrack, "list", "--goal", "2030", "-d", str(bundled)], env, tmp, runs))
+    results.append(
+        measure("list --goal 2030, bundled dataset", [*ptrack, "list", "--goal", "2030", "-d", str(bundled)], env, tmp, runs)
+    )
     sizes = [(3, 4), (3, 8)] if smoke else [(23, 44), (23, 435)]
     for tasks, regions in sizes:
         ws = tmp / f"w{tasks * regions}"
@@ -178,7 +180,13 @@ def run(smoke: bool, runs: int) -> list[Result]:
             results.append(measure(f"{name}, {label}, warm", cmd, env, tmp, runs))
         statuses = ("in_progress", "blocked", "deferred")
         results.append(
-            measure(f"update one record, {label}", lambda i: [*ptrack, "update", "T08", "--region", region, "--status", statuses[i % 3], *d], env, tmp, runs)
+            measure(
+                f"update one record, {label}",
+                lambda i: [*ptrack, "update", "T08", "--region", region, "--status", statuses[i % 3], *d],
+                env,
+                tmp,
+                runs,
+            )
         )
         pristine = tmp / f"{ws.name}-pristine"
         shutil.copytree(ws, pristine)
@@ -188,7 +196,9 @@ def run(smoke: bool, runs: int) -> list[Result]:
             shutil.copytree(pristine, ws)
 
         csv_file = ws.parent / f"{ws.name}-import.csv"
-        results.append(measure(f"import a 1,000-row CSV, {label}", [*ptrack, "import", str(csv_file), *d], env, tmp, runs, before=restore))
+        results.append(
+            measure(f"import a 1,000-row CSV, {label}", [*ptrack, "import", str(csv_file), *d], env, tmp, runs, before=restore)
+        )
         results += _taskwarrior(n, tmp, env, runs)
         results += _doorstop(n, tmp, env, runs)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -209,12 +219,18 @@ def table(results: list[Result]) -> str:
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line)
+        model = next(
+            line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line
+        )
         cpu = model
     except (OSError, StopIteration):
         pass
     versions = {name: _version(name) for name in ("typer", "rich", "pydantic", "pyyaml", "ruamel.yaml")}
-    task = subprocess.run(["task", "--version"], capture_output=True, text=True).stdout.strip() if shutil.which("task") else "not installed"
+    task = (
+        subprocess.run(["task", "--version"], capture_output=True, text=True).stdout.strip()
+        if shutil.which("task")
+        else "not installed"
+    )
     return (
         f"{platform.system()} {platform.release()}, {os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; "
         f"ptrack {__version__}; " + ", ".join(f"{k} {v}" for k, v in versions.items()) + f"; Taskwarrior {task}; "

@@ -1,5 +1,5 @@
 """`python -m policy_tracker` runs the ptrack command line."""
 
-from policy_tracker.cli import app
+from policy_tracker.launch import main
 
-app(prog_name="ptrack")
+main()

@@ -188,3 +188,12 @@ def test_first_use_creates_the_per_user_workspace_and_says_where(runner: CliRunn
     again = runner.invoke(app, ["list", "-f", "json"])
     assert again.stderr == ""
     assert again.stdout == result.stdout
+
+
+def test_the_entry_point_answers_version_without_loading_the_cli() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; from policy_tracker.launch import main; sys.argv = ['ptrack', '--version']; main(); print('typer' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split("\n")[:2] == [f"ptrack {__version__}", "False"]
