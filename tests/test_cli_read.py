@@ -194,6 +194,9 @@ def test_the_entry_point_answers_version_without_loading_the_cli() -> None:
     import subprocess
     import sys
 
-    code = "import sys; from policy_tracker.launch import main; sys.argv = ['ptrack', '--version']; main(); print('typer' in sys.modules)"
+    code = (
+        "import sys; from policy_tracker.launch import main; sys.argv = ['ptrack', '--version']; main(); "
+        "print('typer' in sys.modules)"
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.split("\n")[:2] == [f"ptrack {__version__}", "False"]
