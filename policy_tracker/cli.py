@@ -298,10 +298,8 @@ def validate(data: DataOpt = None) -> None:
         _fail(f"{e.what} in {location.root}. Fix the lines above")
         raise typer.Exit(1) from None
     n_ind = sum(len(t.indicators) for t in ws.tasks)
-    print(
-        f"OK: {location.root}: {len(ws.tasks)} tasks, {n_records} region records, {n_ind} indicators, "
-        f"{len(ws.regions)} regions, no problems."
-    )
+    records = f"{n_records} region record{'' if n_records == 1 else 's'}"
+    print(f"OK: {location.root}: {len(ws.tasks)} tasks, {records}, {n_ind} indicators, {len(ws.regions)} regions, no problems.")
 
 
 @command("schema")
