@@ -684,7 +684,7 @@ def export(
     if output is None:
         sys.stdout.buffer.write(payload)
         return
-    store.atomic_write(output.resolve(), payload.decode("utf-8"), output.read_bytes() if output.exists() else None)
+    store.write_output(output, payload)
     print(f"Wrote {len(records)} records to {output}", file=sys.stderr)
 
 
@@ -822,5 +822,5 @@ def report(
     if output is None:
         sys.stdout.write(text)
         return
-    store.atomic_write(output.resolve(), text, output.read_bytes() if output.exists() else None)
+    store.write_output(output, text.encode("utf-8"))
     print(f"Wrote the report as of {day} to {output}", file=sys.stderr)

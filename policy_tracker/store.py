@@ -797,6 +797,17 @@ def atomic_write(path: Path, text: str, expected: bytes | None) -> None:
     _fsync_dir(path.parent)
 
 
+def write_output(path: Path, data: bytes) -> None:
+    """Write an export or a report to a file the user named, atomically, with one clear error if it cannot be."""
+    if path.is_dir():
+        raise PtrackError(f"{path} is a folder", fix="Give a file name, e.g. -o report.md")
+    try:
+        before = path.read_bytes() if path.exists() else None
+    except OSError as e:
+        raise PtrackError(f"cannot read {path}: {e.strerror}") from None
+    atomic_write(path.resolve(), data.decode("utf-8"), before)
+
+
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)

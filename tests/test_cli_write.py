@@ -331,3 +331,8 @@ def test_a_district_added_by_the_workspace_is_tracked_inside_its_city(runner: Cl
     listed = json.loads(_ok(runner, "list", "--region", "上海市", "-f", "json"))
     assert [(r["task"], r["region"]) for r in listed] == [("T08", "310104")]
     assert "No problems" in _ok(runner, "validate").replace("no problems", "No problems")
+
+
+@pytest.mark.parametrize("command", [["export"], ["report"]])
+def test_output_to_a_folder_is_refused_cleanly(runner: CliRunner, ws_dir: Path, tmp_path: Path, command: list[str]) -> None:
+    _fails(runner, ws_dir, [*command, "-o", str(tmp_path)], "is a folder")
