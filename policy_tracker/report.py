@@ -55,6 +55,11 @@ def _t(zh: str, en: str, lang: Lang) -> str:
     return zh if lang == "zh" else en if lang == "en" else f"{zh} {en}"
 
 
+def _cols(lang: Lang, *names: tuple[str, str]) -> list[str]:
+    """Table headers in the report's language."""
+    return [_t(zh, en, lang) for zh, en in names]
+
+
 def _label(labels: dict[str, tuple[str, str]], key: str, lang: Lang) -> str:
     zh, en = labels[key]
     return _t(zh, en, lang)
@@ -126,7 +131,7 @@ def _summary(r: ReportInput, lang: Lang) -> list[str]:
         status_counts[t.status] += 1
     out.append(
         md_table(
-            [_t("状态", "Status", lang), _t("记录数", "Records", lang)],
+            _cols(lang, ("状态", "Status"), ("记录数", "Records")),
             [(_label(STATUS_LABELS, s, lang), str(n)) for s, n in status_counts.items()],
         )
     )
@@ -135,7 +140,7 @@ def _summary(r: ReportInput, lang: Lang) -> list[str]:
         assessment_counts[t.assessment] += 1
     out.append(
         md_table(
-            [_t("评估", "Assessment", lang), _t("记录数", "Records", lang)],
+            _cols(lang, ("评估", "Assessment"), ("记录数", "Records")),
             [(_label(TASK_LABELS, a, lang), str(n)) for a, n in assessment_counts.items() if n],
         )
     )
@@ -146,12 +151,7 @@ def _summary(r: ReportInput, lang: Lang) -> list[str]:
         rows.append((goal.id, bar(rollup.progress), bar(elapsed), f"{rollup.measured}/{len(rollup.tasks)}"))
     out.append(
         md_table(
-            [
-                _t("目标", "Goal", lang),
-                _t("进展", "Progress", lang),
-                _t("时间进度", "Time elapsed", lang),
-                _t("可测记录", "Measured records", lang),
-            ],
+            _cols(lang, ("目标", "Goal"), ("进展", "Progress"), ("时间进度", "Time elapsed"), ("可测记录", "Measured records")),
             rows,
         )
     )
@@ -184,12 +184,7 @@ def _exceptions(r: ReportInput, lang: Lang) -> list[str]:
     return [
         *out,
         md_table(
-            [
-                _t("任务", "Task", lang),
-                _t("地区", "Region", lang),
-                _t("问题", "Issue", lang),
-                _t("最新说明", "Latest note", lang),
-            ],
+            _cols(lang, ("任务", "Task"), ("地区", "Region"), ("问题", "Issue"), ("最新说明", "Latest note")),
             rows,
         ),
     ]
@@ -240,15 +235,16 @@ def _rollup_section(rollup: Rollup, lang: Lang, regions: Sequence[Region], level
                 _region(regions, t.owner),
             )
         )
-    header = [
-        _t("任务", "Task", lang),
-        _t("地区", "Region", lang),
-        _t("进展", "Progress", lang),
-        _t("状态", "Status", lang),
-        _t("评估", "Assessment", lang),
-        _t("评级", "Rating", lang),
-        _t("牵头", "Owner", lang),
-    ]
+    header = _cols(
+        lang,
+        ("任务", "Task"),
+        ("地区", "Region"),
+        ("进展", "Progress"),
+        ("状态", "Status"),
+        ("评估", "Assessment"),
+        ("评级", "Rating"),
+        ("牵头", "Owner"),
+    )
     return [head, "", md_table(header, rows)]
 
 
@@ -280,17 +276,18 @@ def _indicators(r: ReportInput, lang: Lang) -> list[str]:
                     source,
                 )
             )
-    header = [
-        _t("任务", "Task", lang),
-        _t("地区", "Region", lang),
-        _t("指标", "Indicator", lang),
-        _t("基期", "Baseline", lang),
-        _t("最新", "Latest", lang),
-        _t("目标", "Target", lang),
-        _t("进展", "Progress", lang),
-        _t("评估", "Assessment", lang),
-        _t("来源", "Source", lang),
-    ]
+    header = _cols(
+        lang,
+        ("任务", "Task"),
+        ("地区", "Region"),
+        ("指标", "Indicator"),
+        ("基期", "Baseline"),
+        ("最新", "Latest"),
+        ("目标", "Target"),
+        ("进展", "Progress"),
+        ("评估", "Assessment"),
+        ("来源", "Source"),
+    )
     note = _t(
         "《意见》未设定量化目标；目标均来自列明的相关规划。无目标的指标只看趋势。",
         "The Opinions set no numeric target: every target comes from the related plan named with it. Indicators "
@@ -322,13 +319,7 @@ def _changes(r: ReportInput, lang: Lang) -> list[str]:
         rows.append(
             (entry.at[:16].replace("T", " "), entry.by, f"{row.task.id} {_region(r.regions, row.region)}", "\n".join(what), why)
         )
-    header = [
-        _t("时间", "When", lang),
-        _t("人员", "Who", lang),
-        _t("记录", "Record", lang),
-        _t("变更", "What", lang),
-        _t("原因", "Why", lang),
-    ]
+    header = _cols(lang, ("时间", "When"), ("人员", "Who"), ("记录", "Record"), ("变更", "What"), ("原因", "Why"))
     return [*out, md_table(header, rows)]
 
 
