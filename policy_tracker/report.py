@@ -112,8 +112,8 @@ def render_report(r: ReportInput, lang: Lang = "both") -> str:
             (_region(r.regions, g.key), bar(g.progress), _counts_text(g.counts(), lang), f"{g.measured}/{len(g.tasks)}")
             for g in by_region(r.tasks, r.regions)
         ]
-        out += [md_table((_t("地区", "Region", lang), _t("进展", "Progress", lang), _t("评估", "Assessment", lang),
-                          _t("可测任务", "Measured", lang)), rows), ""]  # fmt: skip
+        header = _cols(lang, ("地区", "Region"), ("进展", "Progress"), ("评估", "Assessment"), ("可测任务", "Measured"))
+        out += [md_table(header, rows), ""]
     out += _indicators(r, lang)
     out += _changes(r, lang)
     out += _methodology(r, lang)
