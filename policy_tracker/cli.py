@@ -76,6 +76,14 @@ def _fail(message: str) -> None:
     print(f"Error: {message}", file=sys.stderr)
 
 
+PANELS = {
+    "Browse": ("list", "show", "goals", "regions"),
+    "Record progress": ("update", "log", "undo", "import", "export"),
+    "Assess": ("progress", "report"),
+    "Workspace": ("init", "where", "validate", "schema"),
+}
+
+
 def command(name: str) -> Callable[[F], F]:
     """Register a command whose user-fixable errors end as one line on stderr and exit code 1."""
 
@@ -93,7 +101,8 @@ def command(name: str) -> Callable[[F], F]:
                 _fail(str(e))
                 raise typer.Exit(1) from None
 
-        app.command(name)(wrapper)
+        panel = next(title for title, names in PANELS.items() if name in names)
+        app.command(name, rich_help_panel=panel)(wrapper)
         return fn
 
     return decorate
@@ -277,67 +286,6 @@ def regions(lang: LangOpt = Lang.both, fmt: FormatOpt = None, data: DataOpt = No
         sys.stdout.write(render.regions_csv(ws.regions))
     else:
         render.make_console().print(render.regions_tree(ws.regions, lang.value))
-
-
-@command("validate")
-def validate(data: DataOpt = None) -> None:
-    """Check every file of the workspace and print every problem as file:line: field: message.
-
-    Exits 0 when the workspace is clean and 1 otherwise, so it can run in CI and in a pre-commit hook.
-
-    Example: ptrack validate --data .
-    """
-    from policy_tracker import store
-
-    location = store.find_workspace(data)
-    try:
-        ws, n_records = store.validate_workspace(location.root)
-    except WorkspaceInvalid as e:
-        for problem in e.problems:
-            print(problem)
-        _fail(f"{e.what} in {location.root}. Fix the lines above")
-        raise typer.Exit(1) from None
-    n_ind = sum(len(t.indicators) for t in ws.tasks)
-    records = f"{n_records} region record{'' if n_records == 1 else 's'}"
-    print(f"OK: {location.root}: {len(ws.tasks)} tasks, {records}, {n_ind} indicators, {len(ws.regions)} regions, no problems.")
-
-
-@command("schema")
-def schema(kind: Annotated[SchemaKind, typer.Argument(help="Which file's schema.")] = SchemaKind.task) -> None:
-    """Print the JSON Schema of a workspace file, for editors that check YAML as you type.
-
-    Example: ptrack schema task > task.schema.json, then put
-    `# yaml-language-server: $schema=task.schema.json` at the top of a task file.
-    """
-    from policy_tracker import render
-    from policy_tracker.models import FILE_MODELS
-
-    sys.stdout.write(render.dump_json(FILE_MODELS[kind.value].model_json_schema(by_alias=True)))
-
-
-@command("init")
-def init(directory: Annotated[Path, typer.Argument(help="Folder to create (or an empty one).", show_default=False)]) -> None:
-    """Create a workspace in DIRECTORY as a copy of the bundled dataset, for a team to keep in git.
-
-    Example: ptrack init urban-tracker && cd urban-tracker && git init && git add . && git commit -m "Start"
-    """
-    from policy_tracker import store
-
-    root = store.init_workspace(directory)
-    print(f"Created a ptrack workspace in {root}. Inside it, ptrack uses it without --data.", file=sys.stderr)
-
-
-@command("where")
-def where(data: DataOpt = None) -> None:
-    """Say which workspace ptrack uses here, and why.
-
-    Example: ptrack where
-    """
-    from policy_tracker import store
-
-    location = store.find_workspace(data, create=False)
-    print(location.root)
-    print(f"  why: {location.reason}")
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -769,8 +717,10 @@ def report(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")] = None,
     data: DataOpt = None,
 ) -> None:
-    """Write the markdown progress report: summary, exceptions first, charts, tables per goal component and
-    chapter, indicators with their sources, changes, methodology.
+    """Write the markdown progress report for a review meeting.
+
+    Summary, exceptions first, charts, tables per goal component and chapter, indicators with their sources,
+    the changes since a date, and the methodology.
 
     The same workspace and options always give the same file, so a report for a date can be made again later.
 
@@ -824,3 +774,67 @@ def report(
         return
     store.write_output(output, text.encode("utf-8"))
     print(f"Wrote the report as of {day} to {output}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------- the workspace
+
+
+@command("validate")
+def validate(data: DataOpt = None) -> None:
+    """Check every file of the workspace and print every problem as file:line: field: message.
+
+    Exits 0 when the workspace is clean and 1 otherwise, so it can run in CI and in a pre-commit hook.
+
+    Example: ptrack validate --data .
+    """
+    from policy_tracker import store
+
+    location = store.find_workspace(data)
+    try:
+        ws, n_records = store.validate_workspace(location.root)
+    except WorkspaceInvalid as e:
+        for problem in e.problems:
+            print(problem)
+        _fail(f"{e.what} in {location.root}. Fix the lines above")
+        raise typer.Exit(1) from None
+    n_ind = sum(len(t.indicators) for t in ws.tasks)
+    records = f"{n_records} region record{'' if n_records == 1 else 's'}"
+    print(f"OK: {location.root}: {len(ws.tasks)} tasks, {records}, {n_ind} indicators, {len(ws.regions)} regions, no problems.")
+
+
+@command("schema")
+def schema(kind: Annotated[SchemaKind, typer.Argument(help="Which file's schema.")] = SchemaKind.task) -> None:
+    """Print the JSON Schema of a workspace file, for editors that check YAML as you type.
+
+    Example: ptrack schema task > task.schema.json, then put
+    `# yaml-language-server: $schema=task.schema.json` at the top of a task file.
+    """
+    from policy_tracker import render
+    from policy_tracker.models import FILE_MODELS
+
+    sys.stdout.write(render.dump_json(FILE_MODELS[kind.value].model_json_schema(by_alias=True)))
+
+
+@command("init")
+def init(directory: Annotated[Path, typer.Argument(help="Folder to create (or an empty one).", show_default=False)]) -> None:
+    """Create a workspace in DIRECTORY as a copy of the bundled dataset, for a team to keep in git.
+
+    Example: ptrack init urban-tracker && cd urban-tracker && git init && git add . && git commit -m "Start"
+    """
+    from policy_tracker import store
+
+    root = store.init_workspace(directory)
+    print(f"Created a ptrack workspace in {root}. Inside it, ptrack uses it without --data.", file=sys.stderr)
+
+
+@command("where")
+def where(data: DataOpt = None) -> None:
+    """Say which workspace ptrack uses here, and why.
+
+    Example: ptrack where
+    """
+    from policy_tracker import store
+
+    location = store.find_workspace(data, create=False)
+    print(location.root)
+    print(f"  why: {location.reason}")
