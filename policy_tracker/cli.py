@@ -646,8 +646,8 @@ MethodOpt = Annotated[str, typer.Option("--method", help="linear (time-elapsed t
 
 def _assess(
     ws: Workspace, goal: str | None, region: str | None, as_of: str | None, method: str, tolerance: float | None
-) -> tuple[Any, list[TaskProgress], Any]:
-    """The records in scope, each as it was at the as-of date, with their progress."""
+) -> tuple[Any, list[TaskProgress], Any, list[Any]]:
+    """Progress of the records in scope, each as it was at the as-of date; also the records as they are now."""
     import datetime as dt
 
     from policy_tracker import progress, query, store
@@ -662,6 +662,7 @@ def _assess(
         members = frozenset(query.region_members(ws.regions, scope.code))
         rows += query.region_rows(ws.tasks, store.load_region_records(ws.root, members))
         rows = query.filter_rows(rows, query.TaskFilter(regions=members))
+    in_scope = rows
     if goal is not None:
         rows = query.filter_rows(rows, query.TaskFilter(goal=query.find_goal(ws.goals, goal).id))
     then = []
@@ -672,7 +673,7 @@ def _assess(
         then.append(query.RecordRow(record if row.region == "CN" else row.task, row.region, record))  # type: ignore[arg-type]
     settings = progress.Settings(tolerance=ws.config.tolerance if tolerance is None else tolerance, method=method)  # type: ignore[arg-type]
     assessed = [progress.task_progress(r, day, settings) for r in query.sort_rows(then, "id", ws.chapters)]
-    return day, assessed, scope
+    return day, assessed, scope, in_scope
 
 
 @command("progress")
@@ -697,7 +698,7 @@ def progress_view(
     from policy_tracker import render
 
     ws = _workspace(data)
-    day, assessed, _ = _assess(ws, goal, region, as_of, method, tolerance)
+    day, assessed, _, _ = _assess(ws, goal, region, as_of, method, tolerance)
     out = _format(fmt, (Format.table, Format.json), piped=Format.json)
     if out is Format.json:
         sys.stdout.write(render.progress_json(assessed, day))
@@ -736,19 +737,16 @@ def report(
     from policy_tracker.report import ReportInput, render_report
 
     ws = _workspace(data)
-    day, assessed, scope = _assess(ws, goal, region, as_of, method, tolerance)
+    day, assessed, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance)
     since_day = query.parse_day(since) if since is not None else None
     changes: list[Any] = []
     if since_day is not None:
         china = dt.timezone(dt.timedelta(hours=8))
-        rows = query.national_rows(ws.tasks)
-        if scope is not None:  # the same records as the rest of the report
-            members = frozenset(query.region_members(ws.regions, scope.code))
-            rows += query.region_rows(ws.tasks, store.load_region_records(ws.root, members))
-            rows = query.filter_rows(rows, query.TaskFilter(regions=members))
-        changes = progress.history_between(
-            rows, dt.datetime.combine(since_day, dt.time.min, tzinfo=china), dt.datetime.combine(day, dt.time.max, tzinfo=china)
+        start, end = (
+            dt.datetime.combine(since_day, dt.time.min, tzinfo=china),
+            dt.datetime.combine(day, dt.time.max, tzinfo=china),
         )
+        changes = progress.history_between(in_scope, start, end)
     document = ws.config.document
     text = render_report(
         ReportInput(

@@ -25,7 +25,7 @@ from policy_tracker.models import (
     Target,
     Task,
 )
-from policy_tracker.query import RecordRow, serves_goal
+from policy_tracker.query import RecordRow, instant, serves_goal
 
 # 时间过半、任务过半: the labels of five-year-plan mid-term evaluations.
 Assessment = Literal["achieved_early", "ahead", "in_line", "lagging", "improving", "stable", "deteriorating", "insufficient_data"]
@@ -40,13 +40,6 @@ ASSESSMENT_LABELS: dict[str, tuple[str, str]] = {
     "insufficient_data": ("数据不足", "insufficient data"),
 }
 CagrClass = Literal["on_track", "acceleration_needed", "limited_progress", "deterioration", "insufficient_data"]
-CAGR_LABELS: dict[str, tuple[str, str]] = {
-    "on_track": ("按期可达", "on track"),
-    "acceleration_needed": ("需加速", "acceleration needed"),
-    "limited_progress": ("进展有限", "limited progress"),
-    "deterioration": ("倒退", "deterioration"),
-    "insufficient_data": ("数据不足", "insufficient data"),
-}
 TaskAssessment = Literal["done", "on_track", "lagging", "blocked", "deferred", "not_started", "no_data"]
 TASK_LABELS: dict[str, tuple[str, str]] = {
     "done": ("已完成", "done"),
@@ -336,7 +329,7 @@ def as_of_record(record: Task | RegionRecord, moment: dt.datetime) -> Task | Reg
 
     None for a region record that did not exist yet (its first change came later).
     """
-    later = [h for h in record.history if _instant(h.at) > moment]
+    later = [h for h in record.history if instant(h.at) > moment]
     if not later:
         return record
     if isinstance(record, RegionRecord) and len(later) == len(record.history):
@@ -345,14 +338,9 @@ def as_of_record(record: Task | RegionRecord, moment: dt.datetime) -> Task | Reg
     for entry in reversed(later):
         for change in reversed(entry.changes):
             _put(data, change.field, change.old)
-    data["history"] = [h.model_dump(mode="json") for h in record.history if _instant(h.at) <= moment]
+    data["history"] = [h.model_dump(mode="json") for h in record.history if instant(h.at) <= moment]
     data["revision"] = record.revision - len(later)
     return type(record).model_validate(data, strict=False)
-
-
-def _instant(at: str) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(at)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _put(data: dict[str, Any], name: str, value: object) -> None:
@@ -407,8 +395,8 @@ class Rollup:
 
 def history_between(records: Iterable[RecordRow], since: dt.datetime, until: dt.datetime) -> list[tuple[RecordRow, HistoryEntry]]:
     """The changes recorded in (since, until], newest first."""
-    out = [(r, h) for r in records for h in r.record.history if since < _instant(h.at) <= until]
-    return sorted(out, key=lambda x: (_instant(x[1].at), x[1].change), reverse=True)
+    out = [(r, h) for r in records for h in r.record.history if since < instant(h.at) <= until]
+    return sorted(out, key=lambda x: (instant(x[1].at), x[1].change), reverse=True)
 
 
 def by_chapter(tasks: Sequence[TaskProgress], chapters: Sequence[Chapter]) -> list[Rollup]:

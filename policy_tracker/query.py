@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import (
@@ -224,7 +224,12 @@ def sort_rows(rows: Iterable[RecordRow], key: str, chapters: Sequence[Chapter]) 
     return sorted(rows, key=keys[key])
 
 
-def status_counts(records: Iterable[Task | RegionRecord | RecordRow]) -> dict[str, int]:
+class HasStatus(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+def status_counts(records: Iterable[HasStatus]) -> dict[str, int]:
     """Counts for every status, in workflow order, zeros included."""
     counts: Counter[str] = Counter(r.status for r in records)
     return {s: counts.get(s, 0) for s in STATUSES}
@@ -258,10 +263,11 @@ class HistoryRow:
 
     @property
     def when(self) -> dt.datetime:
-        return _instant(self.entry.at)
+        return instant(self.entry.at)
 
 
-def _instant(at: str) -> dt.datetime:
+def instant(at: str) -> dt.datetime:
+    """A history time as an aware datetime (a time written without a zone counts as UTC)."""
     moment = dt.datetime.fromisoformat(at)
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 

@@ -488,10 +488,6 @@ def _bar(share: float | None, width: int = 20) -> Text:
     return Text.assemble(("█" * filled, "green"), ("░" * (width - filled), "grey50"), f" {share * 100:3.0f}%")
 
 
-ASSESSMENT_STYLE = {"done": "green", "on_track": "cyan", "lagging": "red", "blocked": "red", "deferred": "yellow",
-                    "not_started": "dim", "no_data": "dim"}  # fmt: skip
-
-
 def progress_view(ws: Workspace, tasks: Sequence[TaskProgress], as_of: dt.date, lang: Lang) -> Group:
     parts: list[Any] = [Text(f"{pick('截至', 'As of', lang, ' ')} {as_of.isoformat()} · {len(tasks)} records", style="bold")]
     goals = Table(title=pick("目标", "Goals", lang, " "), box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")

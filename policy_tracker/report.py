@@ -10,7 +10,7 @@ from typing import Literal
 
 from policy_tracker.changes import parse_observation_field
 from policy_tracker.markdown import bar, md_cell, md_table
-from policy_tracker.models import STATUS_LABELS, STATUSES, Chapter, Goal, HistoryEntry, Region
+from policy_tracker.models import STATUS_LABELS, Chapter, Goal, HistoryEntry, Region
 from policy_tracker.progress import (
     ASSESSMENT_LABELS,
     ISSUED,
@@ -26,7 +26,7 @@ from policy_tracker.progress import (
     exceptions,
     time_elapsed,
 )
-from policy_tracker.query import RecordRow
+from policy_tracker.query import RecordRow, status_counts
 
 Lang = Literal["zh", "en", "both"]
 
@@ -126,13 +126,10 @@ def _counts_text(counts: dict[str, int], lang: Lang) -> str:
 
 def _summary(r: ReportInput, lang: Lang) -> list[str]:
     out = [f"## {_t('概览', 'Summary', lang)}", ""]
-    status_counts = dict.fromkeys(STATUSES, 0)
-    for t in r.tasks:
-        status_counts[t.status] += 1
     out.append(
         md_table(
             _cols(lang, ("状态", "Status"), ("记录数", "Records")),
-            [(_label(STATUS_LABELS, s, lang), str(n)) for s, n in status_counts.items()],
+            [(_label(STATUS_LABELS, s, lang), str(n)) for s, n in status_counts(r.tasks).items()],
         )
     )
     assessment_counts = dict.fromkeys(TASK_LABELS, 0)
@@ -201,9 +198,7 @@ def _reasons(t: TaskProgress, reasons: list[str], lang: Lang) -> str:
 
 
 def _charts(r: ReportInput, lang: Lang) -> list[str]:
-    counts = dict.fromkeys(STATUSES, 0)
-    for t in r.tasks:
-        counts[t.status] += 1
+    counts = status_counts(r.tasks)
     pie = [f"pie showData title {_t('状态分布', 'Status', lang)}"]
     pie += [f'    "{_label(STATUS_LABELS, s, lang)}" : {n}' for s, n in counts.items() if n]
     chapters = by_chapter(r.tasks, r.chapters)
