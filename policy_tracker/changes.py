@@ -184,6 +184,30 @@ def history_entry(plan: RecordChange, stamp: Stamp) -> HistoryEntry:
     )
 
 
+def _short(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        if "level" in value:  # a rating
+            return f"{value['level']} ({value.get('rationale', '')})"
+        if "value" in value or "value_text" in value:  # an observation
+            shown = value.get("value") if value.get("value") is not None else value.get("value_text")
+            return f"{shown:g}" if isinstance(shown, float | int) else str(shown)
+    return str(value)
+
+
+def change_lines(entry: HistoryEntry) -> list[str]:
+    """One line per changed field, as `log`, `update` and the report show it: `status: not_started → in_progress`."""
+    lines = []
+    for c in entry.changes:
+        parsed = parse_observation_field(c.field)
+        name = f"{parsed[0]} {parsed[1]}" if parsed else c.field
+        lines.append(f"{name}: {_short(c.old)} → {_short(c.new)}")
+    if not entry.changes and entry.note:
+        lines.append("note only")
+    return lines
+
+
 def current_value(record: Record, field_name: str) -> JsonValue:
     """The value a change's field has now in the record (to check an undo is still safe)."""
     if field_name == "status":

@@ -327,7 +327,8 @@ def _stamp(by: str, undoes: str | None = None) -> Stamp:
 def _report_written(written: list[Written], ws: Workspace, stamp: Stamp, dry_run: bool) -> None:
     import difflib
 
-    from policy_tracker import render, store
+    from policy_tracker import store
+    from policy_tracker.changes import change_lines
 
     if not written:
         print("Nothing to change: the records already hold these values.", file=sys.stderr)
@@ -336,7 +337,7 @@ def _report_written(written: list[Written], ws: Workspace, stamp: Stamp, dry_run
     print(f"{head} change {stamp.change} by {stamp.by}, {len(written)} record{'s' if len(written) > 1 else ''}:")
     for w in written:
         print(f"  {store.display_path(w.path)}")
-        for line in render.change_lines(w.entry, ws):
+        for line in change_lines(w.entry):
             print(f"    {line}")
     if dry_run:
         for w in written:

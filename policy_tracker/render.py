@@ -18,11 +18,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from policy_tracker.changes import parse_observation_field
+from policy_tracker.changes import change_lines
 from policy_tracker.markdown import md_cell, md_table
 from policy_tracker.models import (
     STATUS_LABELS,
-    HistoryEntry,
     Indicator,
     IndicatorData,
     Region,
@@ -407,30 +406,6 @@ def regions_csv(regions: Sequence[Region]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- history
-
-
-def _short(value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, dict):
-        if "level" in value:  # a rating
-            return f"{value['level']} ({value.get('rationale', '')})"
-        if "value" in value or "value_text" in value:  # an observation
-            shown = value.get("value") if value.get("value") is not None else value.get("value_text")
-            return f"{shown:g}" if isinstance(shown, float | int) else str(shown)
-    return str(value)
-
-
-def change_lines(entry: HistoryEntry, ws: Workspace | None = None) -> list[str]:
-    """One line per changed field: `status: not_started → in_progress`."""
-    lines = []
-    for c in entry.changes:
-        parsed = parse_observation_field(c.field)
-        name = f"{parsed[0]} {parsed[1]}" if parsed else c.field
-        lines.append(f"{name}: {_short(c.old)} → {_short(c.new)}")
-    if not entry.changes and entry.note:
-        lines.append("note only")
-    return lines
 
 
 def history_table(rows: Sequence[HistoryRow], ws: Workspace) -> Table | Text:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from policy_tracker.changes import parse_observation_field
+from policy_tracker.changes import change_lines
 from policy_tracker.markdown import bar, md_cell, md_table
 from policy_tracker.models import STATUS_LABELS, Chapter, Goal, HistoryEntry, Region
 from policy_tracker.progress import (
@@ -305,24 +305,13 @@ def _changes(r: ReportInput, lang: Lang) -> list[str]:
         return [*out, _t("此期间无变更。", "No change in this period.", lang), ""]
     rows = []
     for row, entry in r.changes:
-        what = []
-        for c in entry.changes:
-            parsed = parse_observation_field(c.field)
-            name = f"{parsed[0]} {parsed[1]}" if parsed else c.field
-            what.append(f"{name}: {_short(c.old)} → {_short(c.new)}")
+        what = change_lines(entry)
         why = "; ".join(x for x in (entry.note, entry.source) if x)
         rows.append(
             (entry.at[:16].replace("T", " "), entry.by, f"{row.task.id} {_region(r.regions, row.region)}", "\n".join(what), why)
         )
     header = _cols(lang, ("时间", "When"), ("人员", "Who"), ("记录", "Record"), ("变更", "What"), ("原因", "Why"))
     return [*out, md_table(header, rows)]
-
-
-def _short(value: object) -> str:
-    if isinstance(value, dict):
-        shown = value.get("level") or value.get("value") or value.get("value_text")
-        return str(shown)
-    return "—" if value is None else str(value)
 
 
 def _methodology(r: ReportInput, lang: Lang) -> list[str]:

@@ -157,3 +157,19 @@ def obs_model(obs: NewObservation) -> object:
     from policy_tracker.models import Observation
 
     return Observation(date=obs.date, value=obs.value, source=obs.source or "")
+
+
+def test_change_lines_show_zero_values_and_rating_rationales() -> None:
+    from policy_tracker.changes import change_lines
+    from policy_tracker.models import Change, HistoryEntry
+
+    entry = HistoryEntry(
+        change="c",
+        at="2026-01-01T00:00:00+08:00",
+        by="x",
+        changes=[
+            Change(field="observation:pm25_prefecture_cities:2026", old={"date": "2026", "value": 0.0, "source": "s"}, new=None),
+            Change(field="rating", old=None, new={"level": "red", "rationale": "冬季反弹"}),
+        ],
+    )
+    assert change_lines(entry) == ["pm25_prefecture_cities 2026: 0 → —", "rating: — → red (冬季反弹)"]
