@@ -66,9 +66,23 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+_UNIT = Field(
+    None,
+    description="the unit as published, only where it differs from the indicator's unit (人 where the indicator is in 万人)",
+    examples=["人", "万部"],
+)
+_BASIS = Field(
+    None,
+    description="which of a publisher's figures this is when it publishes more than one; another basis is another series",
+    examples=["扣除沙尘异常超标天"],
+)
+
+
 class Observation(Record):
     date: PeriodDate
     value: float | None = Field(description="null when the source gives only words (see value_text)")
+    unit: str | None = _UNIT
+    basis: str | None = _BASIS
     qualifier: Literal[">", "<", "~"] | None = Field(None, description="the source says more than / less than / about")
     value_text: str | None = None
     period: str | None = Field(None, description="when the value covers several years, e.g. 2021-2025")
@@ -81,21 +95,38 @@ class Observation(Record):
 class Baseline(Record):
     value: float
     date: PeriodDate
+    unit: str | None = _UNIT
+    basis: str | None = _BASIS
     publisher: str | None = None
     source: NonEmpty
     note: str | None = None
 
 
 class Target(Record):
-    year: int
+    """A target set by a related official plan: for a year, or for a period the plan names instead of a year."""
+
+    year: int | None = Field(None, description="the year the plan sets; null when it names only a period")
     value: float | None
+    unit: str | None = _UNIT
+    basis: str | None = _BASIS
     comparator: Literal[">=", "<=", ">", "<", "~", "="] | None = None
     value_text: str | None = None
-    period: str | None = None
+    period: str | None = Field(
+        None,
+        description="a cumulative (2021-2025) or standing (每年, from 2025) target's period, as the plan gives it",
+        examples=["2021-2025", "每年 (from 2025)"],
+    )
     target_from: NonEmpty = Field(description="the official plan that sets the target (the Opinions set none)")
+    issued: PeriodDate | None = Field(None, description="when that plan was issued, as precisely as known; null if unknown")
     predates_opinions: bool | None = None
     source: NonEmpty
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _year_or_period(self) -> Target:
+        if self.year is None and self.period is None:
+            raise ValueError("a target needs a year or a period (a standing or multi-year target): write one of them")
+        return self
 
 
 class IndicatorData(Record):
@@ -105,6 +136,19 @@ class IndicatorData(Record):
     baseline: Baseline | None = None
     targets: list[Target] = []
     observations: list[Observation] = []
+
+
+def comparable(a: Observation | Baseline | Target, b: Observation | Baseline | Target) -> str | None:
+    """Why two figures of one indicator cannot be compared, or None when they can.
+
+    Figures in different units (as published) or on different bases are different series; a unit or basis
+    left out means the indicator's own. The reason reads after "not comparable: ".
+    """
+    if a.unit != b.unit:
+        return f"units differ ({a.unit or 'the indicator unit'} vs {b.unit or 'the indicator unit'})"
+    if a.basis != b.basis:
+        return f"bases differ ({a.basis or 'no stated basis'} vs {b.basis or 'no stated basis'})"
+    return None
 
 
 def latest_observation(observations: list[Observation]) -> Observation | None:

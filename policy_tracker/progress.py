@@ -24,6 +24,7 @@ from policy_tracker.models import (
     RegionRecord,
     Target,
     Task,
+    comparable,
 )
 from policy_tracker.query import RecordRow, instant, serves_goal
 
@@ -118,8 +119,10 @@ def _usable(observations: Iterable[Observation], as_of: dt.date) -> list[Observa
 
 def _comparable_target(targets: Iterable[Target], as_of: dt.date) -> Target | None:
     """The nearest target still ahead at the as-of date, else the last one; cumulative targets do not compare."""
-    usable = sorted((t for t in targets if t.value is not None and t.period is None), key=lambda t: t.year)
-    ahead = [t for t in usable if dt.date(t.year, 12, 31) >= as_of]
+    # issue 9 (data): a period-only target (standing or multi-year, no year) is skipped until assess handles it.
+    dated = [(t.year, t) for t in targets if t.value is not None and t.period is None and t.year is not None]
+    usable = [t for _, t in sorted(dated, key=lambda x: x[0])]
+    ahead = [t for year, t in sorted(dated, key=lambda x: x[0]) if dt.date(year, 12, 31) >= as_of]
     return ahead[0] if ahead else (usable[-1] if usable else None)
 
 
@@ -132,9 +135,13 @@ def indicator_progress(
     frequency: str | None = None,
 ) -> IndicatorProgress:
     observations = _usable(ind.observations, as_of)
+    base = ind.baseline
+    # issue 9 (data): one series only: the baseline's unit and basis, else the latest figure's.
+    anchor = base or (observations[-1] if observations else None)
+    if anchor is not None:
+        observations = [o for o in observations if comparable(o, anchor) is None] or observations
     latest = observations[-1] if observations else None
     target = _comparable_target(ind.targets, as_of)
-    base = ind.baseline
     stale = bool(
         latest and frequency in FREQUENCY_DAYS and (as_of - period_end(latest.date)).days > 2 * FREQUENCY_DAYS[frequency]
     )
@@ -149,8 +156,11 @@ def indicator_progress(
         return replace(unknown, reason="the as-of date is not after the baseline")
     if latest is None or latest.value is None or period_end(latest.date) <= base_end:
         return replace(unknown, reason="no observation after the baseline")
+    mismatch = comparable(base, latest) or comparable(latest, target)  # issue 9 (data): never mix units or bases
+    if mismatch:
+        return replace(unknown, reason=f"not comparable: {mismatch}")
 
-    assert target.value is not None  # _comparable_target keeps numeric targets only
+    assert target.value is not None and target.year is not None  # _comparable_target keeps numeric dated targets
     goal, start, now = target.value, base.value, latest.value
     lower = direction == "lower_is_better"
     gap = goal - start
@@ -225,6 +235,9 @@ def _trend(observations: Sequence[Observation], unknown: IndicatorProgress) -> I
     if len(observations) < 2:
         return replace(unknown, reason="fewer than two observations")
     first, last = observations[0], observations[-1]
+    mismatch = comparable(first, last)  # issue 9 (data): never mix units or bases
+    if mismatch:
+        return replace(unknown, reason=f"not comparable: {mismatch}")
     years = _years(period_end(first.date), period_end(last.date))
     assert first.value is not None and last.value is not None  # _usable keeps numbers only
     if years <= 0:

@@ -19,6 +19,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from policy_tracker.changes import change_lines
+from policy_tracker.figures import figure_text, source_text
 from policy_tracker.markdown import md_cell, md_table
 from policy_tracker.models import (
     STATUS_LABELS,
@@ -181,8 +182,10 @@ def print_rows(console: Console, ws: Workspace, rows: Sequence[RecordRow], lang:
         console.print(children_table(ws, rows, lang))
 
 
-def _figure(value: float | None, qualifier: str | None, when: str | int) -> str:
-    return f"{qualifier or ''}{value:g} ({when})" if value is not None else "—"
+def _figure(
+    value: float | None, qualifier: str | None, when: str | int | None, unit: str | None = None, basis: str | None = None
+) -> str:
+    return figure_text(f"{qualifier or ''}{value:g}", unit=unit, basis=basis, when=when) if value is not None else "—"
 
 
 def _indicator_block(ind: Indicator, data: Indicator | IndicatorData | None, lang: Lang) -> Group:
@@ -191,10 +194,11 @@ def _indicator_block(ind: Indicator, data: Indicator | IndicatorData | None, lan
     latest = latest_observation(observations)
     target = next((t for t in reversed(data.targets) if t.value is not None), None) if data else None
     name = Text.assemble(("• " + pick(ind.name_zh, ind.name_en, lang, " · "), "bold"), (f"  [{ind.unit}]", "dim"))
-    base = _figure(data.baseline.value, None, data.baseline.date) if data and data.baseline else "—"
+    b = data.baseline if data else None
+    base = _figure(b.value, None, b.date, b.unit, b.basis) if b else "—"
     words = [o for o in observations if o.value is None and o.value_text]
     if latest:
-        now = _figure(latest.value, latest.qualifier, latest.date)
+        now = _figure(latest.value, latest.qualifier, latest.date, latest.unit, latest.basis)
     elif words:  # the source gives only words: show them rather than a blank
         latest = max(words, key=lambda o: o.date)
         now = f"{latest.value_text} ({latest.date})"
@@ -202,13 +206,12 @@ def _indicator_block(ind: Indicator, data: Indicator | IndicatorData | None, lan
         now = "—"
     details = Text(f"基期 baseline {base} · 最新 latest {now} · 目标 target ")
     if target:
-        details.append(_figure(target.value, target.comparator, target.year))
+        details.append(_figure(target.value, target.comparator, target.year or target.period, target.unit, target.basis))
         details.append(f" — {target.target_from}", style="dim")
     else:
         details.append("no numeric target", style="dim")
     if latest:
-        who = f"{latest.publisher}, " if latest.publisher else ""
-        details.append(f"\n来源 source: {who}{latest.source}", style="dim")
+        details.append(f"\n来源 source: {source_text(latest.publisher, None, latest.source)}", style="dim")
     return Group(name, Padding(details, (0, 0, 0, 2)))
 
 
@@ -296,9 +299,9 @@ def task_markdown(ws: Workspace, task: Task, record: Task | RegionRecord) -> str
             rows.append(
                 (
                     f"{ind.name_zh} ({ind.unit})",
-                    f"{baseline.value:g} ({baseline.date})" if baseline else "—",
-                    f"{latest.value:g} ({latest.date})" if latest and latest.value is not None else "—",
-                    latest.source if latest else "",
+                    _figure(baseline.value, None, baseline.date, baseline.unit, baseline.basis) if baseline else "—",
+                    _figure(latest.value, latest.qualifier, latest.date, latest.unit, latest.basis) if latest else "—",
+                    source_text(latest.publisher, None, latest.source) if latest else "",
                 )
             )
         lines.append(md_table(("Indicator", "Baseline", "Latest", "Source"), rows).rstrip())

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from policy_tracker.changes import change_lines
+from policy_tracker.figures import figure_text, source_text
 from policy_tracker.markdown import bar, md_cell, md_table
-from policy_tracker.models import STATUS_LABELS, Chapter, Goal, HistoryEntry, Region
+from policy_tracker.models import STATUS_LABELS, Baseline, Chapter, Goal, HistoryEntry, Observation, Region
 from policy_tracker.progress import (
     ASSESSMENT_LABELS,
     ISSUED,
@@ -74,6 +75,10 @@ def _num(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:,.0f}" if abs(value) >= 1e6 else f"{value:,.6g}"
+
+
+def _figure(number: str, x: Baseline | Observation) -> str:
+    return figure_text(number, unit=x.unit, basis=x.basis, when=x.date)  # issue 9 (data): its own unit and basis
 
 
 def render_report(r: ReportInput, lang: Lang = "both") -> str:
@@ -246,7 +251,8 @@ def _rollup_section(rollup: Rollup, lang: Lang, regions: Sequence[Region], level
 def _target_text(p: IndicatorProgress) -> str:
     if p.target is None:
         return "no numeric target"
-    return f"{p.target.comparator or ''}{_num(p.target.value)} ({p.target.year}; {p.target.target_from})"
+    when = p.target.year or p.target.period  # issue 9 (data): a standing or multi-year target has a period, no year
+    return f"{p.target.comparator or ''}{_num(p.target.value)} ({when}; {p.target.target_from})"
 
 
 def _indicators(r: ReportInput, lang: Lang) -> list[str]:
@@ -257,14 +263,15 @@ def _indicators(r: ReportInput, lang: Lang) -> list[str]:
             ind = names[p.indicator]
             if p.latest is None and p.baseline is None:
                 continue
-            source = p.latest.source if p.latest else (p.baseline.source if p.baseline else "")
+            figure = p.latest or p.baseline  # issue 9 (data): publisher and document first, the address after
+            source = source_text(figure.publisher, None, figure.source) if figure else ""
             rows.append(
                 (
                     t.task.id,
                     _region(r.regions, t.region),
                     f"{_t(ind.name_zh, ind.name_en, lang)} ({ind.unit})",
-                    f"{_num(p.baseline.value)} ({p.baseline.date})" if p.baseline else "—",
-                    f"{p.latest.qualifier or ''}{_num(p.latest.value)} ({p.latest.date})" if p.latest else "—",
+                    _figure(_num(p.baseline.value), p.baseline) if p.baseline else "—",
+                    _figure(f"{p.latest.qualifier or ''}{_num(p.latest.value)}", p.latest) if p.latest else "—",
                     _target_text(p),
                     bar(p.progress) if p.progress is not None else "—",
                     _label(ASSESSMENT_LABELS, p.assessment, lang) + (" · stale" if p.stale else ""),

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from policy_tracker.models import Observation, Region, Task, chinese_numeral, task_id
+from policy_tracker.models import Observation, Region, Target, Task, chinese_numeral, comparable, task_id
 
 
 def _task(**changes: Any) -> dict[str, Any]:
@@ -81,3 +81,51 @@ def test_region_class_is_read_from_its_yaml_name() -> None:
     region = Region.model_validate({"code": "310000", "zh": "上海", "en": "Shanghai", "kind": "city", "class": "super_large"})
     assert region.size_class == "super_large"
     assert region.model_dump(by_alias=True)["class"] == "super_large"
+
+
+def _target(**changes: Any) -> dict[str, Any]:
+    return {"value": 10, "target_from": "plan", "source": "s", **changes}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"year": 2025},
+        {"period": "每年 (from 2025)"},
+        {"year": 2025, "period": "2021-2025"},
+        {"period": "2021-2025", "issued": "2021-03"},
+    ],
+)
+def test_a_target_has_a_year_or_a_period(changes: dict[str, Any]) -> None:
+    assert Target.model_validate(_target(**changes)).value == 10
+
+
+def test_a_target_without_year_or_period_is_refused() -> None:
+    with pytest.raises(ValidationError, match="a year or a period"):
+        Target.model_validate(_target())
+
+
+def test_a_target_issue_date_is_a_date() -> None:
+    with pytest.raises(ValidationError, match="not a date"):
+        Target.model_validate(_target(year=2025, issued="March 2021"))
+
+
+def _obs(**changes: Any) -> Observation:
+    return Observation.model_validate({"date": "2025", "value": 1.0, "source": "s", **changes})
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "reason"),
+    [
+        ({}, {}, None),
+        ({"unit": "人"}, {"unit": "人"}, None),
+        ({"basis": "扣除沙尘异常超标天"}, {"basis": "扣除沙尘异常超标天"}, None),
+        ({"unit": "人"}, {}, "units differ (人 vs the indicator unit)"),
+        ({}, {"unit": "万部"}, "units differ (the indicator unit vs 万部)"),
+        ({"basis": "扣除沙尘异常超标天"}, {}, "bases differ (扣除沙尘异常超标天 vs no stated basis)"),
+        ({"unit": "人", "basis": "b"}, {"unit": "万人", "basis": "b"}, "units differ (人 vs 万人)"),
+    ],
+)
+def test_figures_in_another_unit_or_basis_are_not_comparable(a: dict[str, Any], b: dict[str, Any], reason: str | None) -> None:
+    assert comparable(_obs(**a), _obs(**b)) == reason
+    assert (comparable(_obs(**b), _obs(**a)) is None) == (reason is None)  # symmetric in whether they compare

@@ -287,3 +287,79 @@ def test_moving_the_latest_value_toward_the_target_never_lowers_progress(
         return p.progress_raw
 
     assert raw(better) >= raw(latest) - 1e-9
+
+
+def _raw(data: dict[str, Any]) -> IndicatorData:
+    return IndicatorData.model_validate({"id": "x", **data}, strict=False)
+
+
+def test_a_standing_target_without_a_year_is_left_to_the_trend() -> None:
+    ind = _raw(
+        {
+            "baseline": {"value": 5, "date": "2020", "source": "s"},
+            "observations": [{"date": "2020", "value": 5, "source": "s"}, {"date": "2025", "value": 15.6, "source": "s"}],
+            "targets": [{"year": None, "period": "每年 (from 2025)", "value": 10, "target_from": "p", "source": "s"}],
+        }
+    )
+    p = indicator_progress(ind, D(2026, 1, 1), direction="higher_is_better")
+    assert p.target is None and p.assessment == "improving"
+
+
+# The 2025 good-air-day share: 88.1 on all days, 89.3 after removing abnormal dust days (AUDIT A3).
+AIR = [
+    {"date": "2022", "value": 86.5, "source": "s"},
+    {"date": "2025", "value": 88.1, "source": "s"},
+    {"date": "2025", "value": 89.3, "basis": "扣除沙尘异常超标天", "source": "s"},
+]
+
+
+def test_progress_reads_the_baseline_series_and_never_a_figure_on_another_basis() -> None:
+    ind = _raw(
+        {
+            "baseline": {"value": 86.5, "date": "2022", "source": "s"},
+            "observations": AIR,
+            "targets": [{"year": 2030, "value": 90, "target_from": "p", "source": "s"}],
+        }
+    )
+    p = indicator_progress(ind, D(2026, 1, 1), direction="higher_is_better")
+    assert p.latest is not None and p.latest.value == 88.1
+    assert p.progress_raw == pytest.approx((88.1 - 86.5) / (90 - 86.5))
+
+
+@pytest.mark.parametrize(
+    ("baseline", "target", "reason"),
+    [
+        ({"basis": "扣除沙尘异常超标天"}, {}, "not comparable: bases differ (扣除沙尘异常超标天 vs no stated basis)"),
+        ({}, {"basis": "扣除沙尘异常超标天"}, "not comparable: bases differ (no stated basis vs 扣除沙尘异常超标天)"),
+        ({}, {"unit": "万人"}, "not comparable: units differ (the indicator unit vs 万人)"),
+    ],
+)
+def test_a_target_or_baseline_on_another_basis_or_unit_is_not_comparable(
+    baseline: dict[str, Any], target: dict[str, Any], reason: str
+) -> None:
+    observations = [{"date": "2022", "value": 86.5, "source": "s"}, {"date": "2025", "value": 88.1, "source": "s"}]
+    ind = _raw(
+        {
+            "baseline": {"value": 86.5, "date": "2022", "source": "s", **baseline},
+            "observations": observations,
+            "targets": [{"year": 2030, "value": 90, "target_from": "p", "source": "s", **target}],
+        }
+    )
+    p = indicator_progress(ind, D(2026, 1, 1), direction="higher_is_better")
+    assert (p.assessment, p.reason, p.progress_raw) == ("insufficient_data", reason, None)
+
+
+def test_a_trend_never_joins_figures_in_different_units() -> None:
+    # work-safety deaths: 27412 人 (2020), 1.96 万人 (2024), 18261 人 (2025): the trend reads the 人 figures only
+    ind = _raw(
+        {
+            "observations": [
+                {"date": "2020", "value": 27412, "unit": "人", "source": "s"},
+                {"date": "2024", "value": 1.96, "source": "s"},
+                {"date": "2025", "value": 18261, "unit": "人", "source": "s"},
+            ]
+        }
+    )
+    p = indicator_progress(ind, D(2026, 1, 1), direction="lower_is_better")
+    assert p.assessment == "improving"
+    assert p.annual_rate == pytest.approx((18261 - 27412) / 5, rel=1e-3)

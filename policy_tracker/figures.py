@@ -1,0 +1,20 @@
+"""How a published figure reads: its value in its own unit and basis, and its source, publisher first (pure text)."""
+
+from __future__ import annotations
+
+
+def source_text(publisher: str | None, document: str | None, url: str) -> str:
+    """'publisher document — address': who published the figure and where, before the page it was read on.
+
+    Either of publisher and document may be unknown (None); the address is always there (every figure has one).
+    """
+    who = " ".join(x for x in (publisher, document) if x)
+    return f"{who} — {url}" if who else url
+
+
+def figure_text(number: str, *, unit: str | None = None, basis: str | None = None, when: str | int | None = None) -> str:
+    """'27412 人 (2020)', '89.3 (2025; 扣除沙尘异常超标天)': a formatted number with the unit and basis it was
+    published in (given only where they differ from the indicator's) and the date or period it refers to."""
+    text = number + (f" {unit}" if unit else "")
+    about = "; ".join(str(x) for x in (when, basis) if x is not None)
+    return f"{text} ({about})" if about else text
