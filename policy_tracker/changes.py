@@ -20,6 +20,7 @@ from policy_tracker.models import (
     RegionRecord,
     Task,
 )
+from policy_tracker.numbers import format_number
 
 RATINGS = ("green", "amber", "red")
 Record = Task | RegionRecord
@@ -169,7 +170,7 @@ def _observation_change(record: Record, task: str, obs: NewObservation, indicato
 
 
 def _shown(o: Observation) -> str:
-    return f"{o.value:g}" if o.value is not None else repr(o.value_text)
+    return format_number(o.value) if o.value is not None else repr(o.value_text)
 
 
 def history_entry(plan: RecordChange, stamp: Stamp) -> HistoryEntry:
@@ -192,7 +193,7 @@ def _short(value: object) -> str:
             return f"{value['level']} ({value.get('rationale', '')})"
         if "value" in value or "value_text" in value:  # an observation
             shown = value.get("value") if value.get("value") is not None else value.get("value_text")
-            return f"{shown:g}" if isinstance(shown, float | int) else str(shown)
+            return format_number(shown) if isinstance(shown, float | int) and not isinstance(shown, bool) else str(shown)
     return str(value)
 
 

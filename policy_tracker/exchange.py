@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from policy_tracker.changes import Edit, NewObservation
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import Observation, RegionRecord, Task, Workspace
+from policy_tracker.numbers import format_number
 from policy_tracker.query import find_region, parse_status, parse_task_id
 
 COLUMNS = ("task", "region", "status", "indicator", "value", "date", "source", "note", "by")
@@ -107,7 +108,7 @@ def neutralise(cell: str) -> str:
 def format_value(o: Observation) -> str:
     if o.value is None:
         return o.value_text or ""
-    return f"{o.qualifier or ''}{o.value:g}"
+    return f"{o.qualifier or ''}{format_number(o.value)}"
 
 
 def export_rows(records: Iterable[tuple[str, Task | RegionRecord]]) -> list[list[str]]:

@@ -31,6 +31,7 @@ from policy_tracker.models import (
     Workspace,
     latest_observation,
 )
+from policy_tracker.numbers import format_number
 from policy_tracker.progress import (
     ISSUED,
     REASON_LABELS,
@@ -185,7 +186,9 @@ def print_rows(console: Console, ws: Workspace, rows: Sequence[RecordRow], lang:
 def _figure(
     value: float | None, qualifier: str | None, when: str | int | None, unit: str | None = None, basis: str | None = None
 ) -> str:
-    return figure_text(f"{qualifier or ''}{value:g}", unit=unit, basis=basis, when=when) if value is not None else "—"
+    return (
+        figure_text(f"{qualifier or ''}{format_number(value)}", unit=unit, basis=basis, when=when) if value is not None else "—"
+    )
 
 
 def _indicator_block(ind: Indicator, data: Indicator | IndicatorData | None, lang: Lang) -> Group:

@@ -12,6 +12,7 @@ from policy_tracker.changes import change_lines
 from policy_tracker.figures import figure_text, source_text
 from policy_tracker.markdown import bar, md_cell, md_table
 from policy_tracker.models import STATUS_LABELS, Baseline, Chapter, Goal, HistoryEntry, Observation, Region
+from policy_tracker.numbers import format_number
 from policy_tracker.progress import (
     ASSESSMENT_LABELS,
     ISSUED,
@@ -74,7 +75,7 @@ def _region(regions: Sequence[Region], code: str) -> str:
 def _num(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:,.0f}" if abs(value) >= 1e6 else f"{value:,.6g}"
+    return format_number(value)
 
 
 def _figure(number: str, x: Baseline | Observation) -> str:
