@@ -42,6 +42,12 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+class ReportFormat(str, Enum):
+    markdown = "markdown"
+    html = "html"
+    docx = "docx"
+
+
 class SchemaKind(str, Enum):
     task = "task"
     goals = "goals"
@@ -716,26 +722,39 @@ def report(
     method: MethodOpt = "linear",
     tolerance: Annotated[float | None, typer.Option("--tolerance", help="In line within ± this share (default 0.05).")] = None,
     lang: LangOpt = Lang.both,
+    fmt: Annotated[
+        ReportFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="markdown, html (one self-contained web page) or docx (Word). Default: from the -o file's "
+            "extension, else markdown.",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")] = None,
     data: DataOpt = None,
 ) -> None:
-    """Write the markdown progress report for a review meeting.
+    """Write the progress report for a review meeting: markdown, a web page or a Word file.
 
     Summary, exceptions first, charts, tables per goal component and chapter, indicators with their sources,
-    the changes since a date, and the methodology.
+    the changes since a date, and the methodology. Every format shows the same content.
 
-    The same workspace and options always give the same file, so a report for a date can be made again later.
+    The same workspace and options always give the same content, so a report for a date can be made again later.
 
     Examples:
 
       ptrack report --as-of 2026-06-30 --since 2026-01-01 -o report-2026H1.md
 
-      ptrack report --region 长三角 --lang zh -o yrd.md
+      ptrack report --region 江苏省 --lang zh --format docx -o 进展报告.docx
+
+      ptrack report --region 长三角 --lang zh -o yrd.html
     """
     import datetime as dt
 
     from policy_tracker import __version__, progress, query, store
-    from policy_tracker.report import ReportInput, render_report
+    from policy_tracker.report import ReportInput, build_report
+    from policy_tracker.report_md import render_markdown
 
     ws = _workspace(data)
     day, assessed, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance)
@@ -749,7 +768,7 @@ def report(
         )
         changes = progress.history_between(in_scope, start, end)
     document = ws.config.document
-    text = render_report(
+    model = build_report(
         ReportInput(
             title_zh=document.title_zh if document else ws.config.name,
             title_en=document.title_en if document else ws.config.name,
@@ -768,11 +787,31 @@ def report(
         ),
         lang.value,
     )
+    kind = fmt or _report_format(output)
+    if kind is ReportFormat.docx:
+        from policy_tracker.report_docx import render_docx
+
+        payload = render_docx(model)
+    elif kind is ReportFormat.html:
+        from policy_tracker.report_html import render_html
+
+        payload = render_html(model).encode("utf-8")
+    else:
+        payload = render_markdown(model).encode("utf-8")
     if output is None:
-        sys.stdout.write(text)
+        if kind is ReportFormat.docx and sys.stdout.isatty():
+            raise PtrackError("a Word file cannot be shown on the terminal", fix="Add -o FILE.docx")
+        sys.stdout.buffer.write(payload)
+        sys.stdout.flush()
         return
-    store.write_output(output, text.encode("utf-8"))
+    store.write_output(output, payload)
     print(f"Wrote the report as of {day} to {output}", file=sys.stderr)
+
+
+def _report_format(output: Path | None) -> ReportFormat:
+    """The format an -o file's extension names (.docx, .html, .htm), else markdown."""
+    suffix = output.suffix.lower() if output is not None else ""
+    return {".docx": ReportFormat.docx, ".html": ReportFormat.html, ".htm": ReportFormat.html}.get(suffix, ReportFormat.markdown)
 
 
 # ---------------------------------------------------------------------------------------------- the workspace

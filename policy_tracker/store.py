@@ -759,13 +759,13 @@ else:
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def atomic_write(path: Path, text: str, expected: bytes | None) -> None:
+def atomic_write(path: Path, text: str | bytes, expected: bytes | None) -> None:
     """Replace `path` with `text` so that a crash leaves the old file or the new one, never a torn one.
 
     `expected` is what the file held when it was read (None: it did not exist); if something else wrote it
     since, nothing is written.
     """
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text  # bytes: a Word file or a workbook
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         mode = path.stat().st_mode & 0o7777
@@ -805,7 +805,7 @@ def write_output(path: Path, data: bytes) -> None:
         before = path.read_bytes() if path.exists() else None
     except OSError as e:
         raise PtrackError(f"cannot read {path}: {e.strerror}") from None
-    atomic_write(path.resolve(), data.decode("utf-8"), before)
+    atomic_write(path.resolve(), data, before)
 
 
 def _umask() -> int:

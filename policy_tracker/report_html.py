@@ -1,0 +1,229 @@
+"""The report as one self-contained web page: inline CSS and SVG charts, no network, prints on A4 with every column.
+
+A thin renderer of report.Report: it lays out what the model holds and computes no number. Chart text is SVG
+<text>, so Chinese renders in the reader's own fonts and stays searchable and copyable.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+from policy_tracker.report import Cell, Chart, Paragraph, Report, Section, Share, Table
+
+# One meaning, one colour, in every chart and bar (the assessment's words: good = ahead/done, bad = lagging).
+TONES = {"good": "#2e7d32", "ok": "#f2a900", "bad": "#c62828", "info": "#1565c0", "none": "#9e9e9e"}
+PALETTE = ("#1565c0", "#2e7d32", "#f2a900", "#c62828", "#6a1b9a", "#00838f", "#9e9e9e")
+
+CSS = """
+:root { --ink: #1b1b1b; --muted: #5f6368; --rule: #d0d4d9; --head: #eef1f5; }
+html { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "SimSun",
+  "Noto Sans", "Helvetica Neue", Arial, sans-serif; color: var(--ink); line-height: 1.55; }
+body { max-width: 60rem; margin: 2rem auto; padding: 0 1.2rem; font-size: 15px; }
+h1 { font-size: 1.6rem; margin: 0 0 .6rem; line-height: 1.3; }
+h2 { font-size: 1.25rem; margin: 2rem 0 .6rem; padding-bottom: .2rem; border-bottom: 2px solid var(--rule); }
+h3 { font-size: 1.05rem; margin: 1.4rem 0 .5rem; }
+.figure { font-weight: normal; color: var(--muted); white-space: nowrap; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; margin: 0 0 1rem; color: var(--muted); }
+dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; }
+nav.toc { border: 1px solid var(--rule); padding: .6rem 1rem; margin: 1rem 0 1.5rem; background: #fafbfc; }
+nav.toc ol { margin: .2rem 0; padding-left: 1.4rem; } nav.toc a { color: var(--ink); text-decoration: none; }
+nav.toc a:hover { text-decoration: underline; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; margin: .4rem 0 1rem; font-size: .86rem; }
+th, td { border: 1px solid var(--rule); padding: .25rem .4rem; vertical-align: top; text-align: left;
+  overflow-wrap: anywhere; word-break: normal; line-break: strict; }
+th { background: var(--head); font-weight: 600; }
+tr { break-inside: avoid; }
+.bar { display: inline-block; width: 4.2em; height: .65em; background: #e4e7eb; margin-right: .3em; vertical-align: middle; }
+.bar span { display: block; height: 100%; background: #1565c0; }
+.num { white-space: nowrap; }
+figure.chart { margin: .6rem 0 1.2rem; break-inside: avoid; }
+figure.chart svg { max-width: 100%; height: auto; }
+figure.chart figcaption { font-weight: 600; margin-bottom: .3rem; }
+section.annex { border-top: 3px double var(--rule); margin-top: 2.5rem; }
+footer { margin-top: 3rem; color: var(--muted); font-size: .8rem; }
+@page { size: A4; margin: 14mm 11mm 16mm; }
+@media print {
+  html { font-size: 10pt; } body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
+  table { font-size: 7.6pt; } th, td { padding: 1.5pt 3pt; }
+  thead { display: table-header-group; }
+  nav.toc { break-after: page; background: none; }
+  h2, h3 { break-after: avoid; }
+  section.annex { break-before: page; border: none; }
+  .bar { width: 2.6em; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"""
+
+
+def _text(value: str) -> str:
+    return "<br>".join(escape(part) for part in value.split("\n"))
+
+
+def _cell(cell: Cell) -> str:
+    if isinstance(cell, Share):
+        if cell.value is None:
+            return "—"
+        shown = max(0.0, min(1.0, cell.value))
+        return (
+            f'<span class="num"><span class="bar" role="presentation"><span style="width:{shown * 100:.0f}%"></span></span>'
+            f"{cell.value * 100:.0f}%</span>"
+        )
+    return _text(cell)
+
+
+def _table(table: Table) -> str:
+    out = ["<table>"]
+    if table.widths:
+        total = sum(table.widths)
+        out.append("<colgroup>" + "".join(f'<col style="width:{w / total * 100:.1f}%">' for w in table.widths) + "</colgroup>")
+    out.append("<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in table.header) + "</tr></thead>")
+    out.append("<tbody>")
+    out += ["<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>" for row in table.rows]
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def _colour(chart: Chart, i: int) -> str:
+    if chart.tones and i < len(chart.tones):
+        return TONES.get(chart.tones[i], PALETTE[i % len(PALETTE)])
+    return PALETTE[i % len(PALETTE)]
+
+
+def _svg_open(width: float, height: float) -> str:
+    return f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img">'
+
+
+def _pie(chart: Chart) -> str:
+    values = list(chart.series[0].values)
+    total = sum(values)
+    size, r, cx, cy = 160, 70, 80, 80
+    legend_x = size + 20
+    height = max(size, 24 * len(values) + 20)
+    out = [_svg_open(460, height), f"<title>{escape(chart.title)}</title>"]
+    angle = -math.pi / 2
+    for i, value in enumerate(values):
+        colour = _colour(chart, i)
+        if total <= 0:
+            break
+        if value >= total:  # one slice: a whole circle (an arc cannot start and end at the same point)
+            out.append(f'<circle cx="{cx}" cy="{cy}" r="{r}" fill="{colour}"/>')
+            break
+        end = angle + 2 * math.pi * value / total
+        large = 1 if end - angle > math.pi else 0
+        x1, y1 = cx + r * math.cos(angle), cy + r * math.sin(angle)
+        x2, y2 = cx + r * math.cos(end), cy + r * math.sin(end)
+        out.append(
+            f'<path d="M{cx},{cy} L{x1:.2f},{y1:.2f} A{r},{r} 0 {large} 1 {x2:.2f},{y2:.2f} Z" fill="{colour}" stroke="#fff"/>'
+        )
+        angle = end
+    for i, (label, value) in enumerate(zip(chart.labels, values, strict=True)):
+        y = 20 + 24 * i
+        out.append(f'<rect x="{legend_x}" y="{y - 11}" width="13" height="13" fill="{_colour(chart, i)}"/>')
+        share = f" ({value / total * 100:.0f}%)" if total else ""
+        out.append(f'<text x="{legend_x + 20}" y="{y}" font-size="13">{escape(label)}: {value:g}{share}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _bars(chart: Chart) -> str:
+    n = max(1, len(chart.labels))
+    step = min(64, max(28, 560 // n))
+    left, top, plot_h = 44, 16, 180
+    width = left + step * n + 12
+    height = top + plot_h + 44
+    out = [_svg_open(width, height), f"<title>{escape(chart.title)}</title>"]
+    for k in range(5):  # gridlines at 0, 25, 50, 75, 100 % of the top
+        value = chart.top * k / 4
+        y = top + plot_h - plot_h * k / 4
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 8}" y2="{y:.1f}" stroke="#e0e3e7"/>')
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#5f6368">{value:g}</text>')
+    series = list(chart.series)
+    bar_w = (step - 10) / max(1, len(series))
+    for s_index, s in enumerate(series):
+        for i, value in enumerate(s.values):
+            h = plot_h * max(0.0, min(chart.top, value)) / chart.top if chart.top else 0
+            x = left + step * i + 5 + bar_w * s_index
+            y = top + plot_h - h
+            colour = _colour(chart, s_index) if len(series) > 1 else _colour(chart, 0)
+            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{colour}"/>')
+            out.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" font-size="10" text-anchor="middle">{value:.0f}</text>')
+    for i, label in enumerate(chart.labels):
+        x = left + step * i + step / 2
+        out.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" font-size="12" text-anchor="middle">{escape(label)}</text>')
+    if chart.unit:
+        out.append(f'<text x="4" y="{top - 4}" font-size="11" fill="#5f6368">{escape(chart.unit)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _chart(chart: Chart) -> str:
+    svg = _pie(chart) if chart.kind == "pie" else _bars(chart)
+    caption = escape(chart.title) + (f" ({escape(chart.unit)})" if chart.unit and chart.kind != "pie" else "")
+    return f'<figure class="chart"><figcaption>{caption}</figcaption>\n{svg}\n</figure>'
+
+
+def _heading(section: Section, anchor: str) -> str:
+    figure = f' <span class="figure">— {_cell(section.figure)}</span>' if section.figure is not None else ""
+    tag = f"h{section.level}"
+    return f'<{tag} id="{anchor}">{escape(section.title)}{figure}</{tag}>'
+
+
+def _toc(report: Report, anchors: list[str], title: str) -> str:
+    items: list[tuple[str, list[str]]] = []
+    for section, anchor in zip(report.sections, anchors, strict=True):
+        link = f'<a href="#{anchor}">{escape(section.title)}</a>'
+        if section.level == 2 or not items:
+            items.append((link, []))
+        else:
+            items[-1][1].append(link)
+    out = [f'<nav class="toc" aria-label="{escape(title)}"><strong>{escape(title)}</strong>', "<ol>"]
+    for link, subs in items:
+        inner = "<ol>" + "".join(f"<li>{s}</li>" for s in subs) + "</ol>" if subs else ""
+        out.append(f"<li>{link}{inner}</li>")
+    out += ["</ol>", "</nav>"]
+    return "\n".join(out)
+
+
+def render_html(report: Report) -> str:
+    """One HTML document with everything inline; user text is escaped everywhere."""
+    lang = {"zh": "zh-CN", "en": "en", "both": "zh-CN"}[report.lang]
+    toc_title = {"zh": "目录", "en": "Contents", "both": "目录 Contents"}[report.lang]
+    anchors = [f"s{i + 1}" for i in range(len(report.sections))]
+    out = [
+        "<!DOCTYPE html>",
+        f'<html lang="{lang}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(report.title)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        "<header>",
+        f"<h1>{escape(report.title)}</h1>",
+        '<dl class="meta">',
+    ]
+    for item in report.meta:
+        value = f"<strong>{escape(item.value)}</strong>" if item.strong else escape(item.value)
+        out.append(f"<dt>{escape(item.label)}</dt><dd>{value}</dd>")
+    out += ["</dl>", "</header>", _toc(report, anchors, toc_title), "<main>"]
+    open_section = False
+    for section, anchor in zip(report.sections, anchors, strict=True):
+        if section.level == 2:
+            if open_section:
+                out.append("</section>")
+            out.append('<section class="annex">' if section.annex else "<section>")
+            open_section = True
+        out.append(_heading(section, anchor))
+        for block in section.blocks:
+            if isinstance(block, Paragraph):
+                out.append(f"<p>{_text(block.text)}</p>")
+            elif isinstance(block, Table):
+                out.append(_table(block))
+            else:
+                out.append(_chart(block))
+    if open_section:
+        out.append("</section>")
+    out += ["</main>", "</body>", "</html>"]
+    return "\n".join(out) + "\n"

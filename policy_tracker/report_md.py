@@ -1,0 +1,53 @@
+"""The report as GitHub-flavoured markdown: a thin renderer of report.Report (charts as mermaid)."""
+
+from __future__ import annotations
+
+from policy_tracker.markdown import md_cell, md_table
+from policy_tracker.report import Cell, Chart, Paragraph, Report, Section, Share, Table
+
+
+def _cell(cell: Cell) -> str:
+    return cell.text() if isinstance(cell, Share) else cell
+
+
+def _chart(chart: Chart) -> list[str]:
+    if chart.kind == "pie":
+        lines = [f"pie showData title {chart.title}"]
+        lines += [f'    "{label}" : {value:g}' for label, value in zip(chart.labels, chart.series[0].values, strict=True)]
+    else:
+        labels = ", ".join(f'"{label}"' for label in chart.labels)
+        lines = [
+            "xychart-beta",
+            f'    title "{chart.title} ({chart.unit})"',
+            f"    x-axis [{labels}]",
+            f'    y-axis "{chart.unit}" 0 --> {chart.top:g}',
+        ]
+        lines += [f"    bar [{', '.join(f'{v:.0f}' for v in s.values)}]" for s in chart.series]
+    return ["```mermaid", *lines, "```", ""]
+
+
+def _section(section: Section) -> list[str]:
+    title = md_cell(section.title)
+    if section.figure is not None:
+        title += f" — {md_cell(_cell(section.figure))}"
+    out = ["#" * section.level + " " + title, ""]
+    for block in section.blocks:
+        if isinstance(block, Paragraph):
+            out += [md_cell(block.text), ""]
+        elif isinstance(block, Table):
+            out.append(md_table(block.header, [[_cell(c) for c in row] for row in block.rows]))
+        else:
+            out += _chart(block)
+    return out
+
+
+def render_markdown(report: Report) -> str:
+    """The whole report; user text is escaped so that it cannot break a table or inject HTML."""
+    out = [f"# {md_cell(report.title)}", ""]
+    for item in report.meta:
+        value = f"**{md_cell(item.value)}**" if item.strong else md_cell(item.value)
+        out.append(f"- {item.label}: {value}")
+    out.append("")
+    for section in report.sections:
+        out += _section(section)
+    return "\n".join(out).rstrip("\n") + "\n"

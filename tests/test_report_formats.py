@@ -1,0 +1,189 @@
+"""The report as a web page and a Word file, opened with a reader: the same content as the model, nothing external."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from policy_tracker.cli import app
+
+NOTE = "资金未到位 | 待省财政 <b>确认</b>\n下周复核"
+
+
+@pytest.fixture
+def office_ws(ws_dir: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A province and two of its cities, with a blocked record whose note holds markup, and a rating."""
+    monkeypatch.setenv("PTRACK_USER", "张三")
+    for args in (
+        ["update", "T08", "--region", "江苏省", "--status", "in_progress", "--note", "改造计划已批复"],
+        ["update", "T09", "--region", "江苏省", "--status", "blocked", "--note", NOTE],
+        ["update", "T08", "--region", "苏州", "--status", "completed", "--source", "苏住建〔2026〕5号"],
+        ["update", "T01", "--rating", "green", "--rationale", "按计划"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.stderr
+    return ws_dir
+
+
+class PageReader(HTMLParser):
+    """What a browser would load and show: tables, SVG charts, text, and every reference to another resource."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self.svgs = 0
+        self.svg_texts: list[str] = []
+        self.headings: list[str] = []
+        self.external: list[str] = []
+        self.tags: list[str] = []
+        self.anchors: set[str] = set()
+        self.links: list[str] = []
+        self._cell: list[str] | None = None
+        self._heading: list[str] | None = None
+        self._in_svg_text = False
+        self._style: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        values = dict(attrs)
+        if values.get("id"):
+            self.anchors.add(values["id"] or "")
+        for name in ("src", "srcset", "data", "poster", "action"):
+            if values.get(name):
+                self.external.append(f"{tag} {name}={values[name]}")
+        href = values.get("href")
+        if href is not None:
+            if href.startswith("#"):
+                self.links.append(href[1:])
+            else:
+                self.external.append(f"{tag} href={href}")
+        if tag in ("script", "link", "iframe", "img", "object", "embed", "base"):
+            self.external.append(tag)
+        if tag == "br" and self._cell is not None:
+            self._cell.append("\n")
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "svg":
+            self.svgs += 1
+        elif tag == "text":
+            self._in_svg_text = True
+            self.svg_texts.append("")
+        elif tag in ("h1", "h2", "h3"):
+            self._heading = []
+        elif tag == "style":
+            self._in_style = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell))
+            self._cell = None
+        elif tag == "text":
+            self._in_svg_text = False
+        elif tag in ("h1", "h2", "h3") and self._heading is not None:
+            self.headings.append("".join(self._heading).strip())
+            self._heading = None
+        elif tag == "style":
+            self._in_style = False
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._heading is not None:
+            self._heading.append(data)
+        if self._in_svg_text:
+            self.svg_texts[-1] += data
+        if self._in_style:
+            self._style.append(data)
+
+    @property
+    def style(self) -> str:
+        return "".join(self._style)
+
+
+def _read_page(text: str) -> PageReader:
+    page = PageReader()
+    page.feed(text)
+    page.close()
+    return page
+
+
+def _markdown(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(app, ["report", *args])
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def test_the_web_page_holds_every_table_and_chart_and_loads_nothing(runner: CliRunner, office_ws: Path, tmp_path: Path) -> None:
+    args = ["--region", "江苏省", "--as-of", "2026-11-30"]
+    target = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", *args, "-o", str(target)])
+    assert result.exit_code == 0, result.stderr
+    page = _read_page(target.read_text(encoding="utf-8"))
+    markdown = _markdown(runner, *args)
+
+    assert page.external == []
+    assert "url(" not in page.style and "@import" not in page.style
+    assert len(page.tables) == markdown.count("\n|---")  # the same tables as the markdown report
+    assert page.svgs == markdown.count("```mermaid") == 2
+    assert any(t.startswith("受阻 blocked: 1") for t in page.svg_texts)  # chart text stays text
+    assert all(link in page.anchors for link in page.links) and len(page.links) >= 8  # the table of contents
+    assert "@page" in page.style and "A4" in page.style and "table-layout: fixed" in page.style
+
+
+def test_user_text_in_the_web_page_is_text(runner: CliRunner, office_ws: Path) -> None:
+    text = _markdown(runner, "--region", "江苏省", "--as-of", "2026-11-30", "--format", "html")
+    page = _read_page(text)
+    assert "b" not in page.tags  # the note's <b> is shown, not obeyed
+    cells = [c for table in page.tables for row in table for c in row]
+    assert NOTE in cells
+
+
+def test_the_word_file_reads_back_with_its_headings_and_tables(runner: CliRunner, office_ws: Path, tmp_path: Path) -> None:
+    import docx
+    from docx.oxml.ns import qn
+    from docx.shared import Mm
+
+    args = ["--region", "江苏省", "--as-of", "2026-11-30", "--lang", "zh"]
+    target = tmp_path / "进展报告.docx"
+    result = runner.invoke(app, ["report", *args, "--format", "docx", "-o", str(target)])
+    assert result.exit_code == 0, result.stderr
+    document = docx.Document(str(target))
+    markdown = _markdown(runner, *args)
+
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    body = section.page_width - section.left_margin - section.right_margin
+    for table in document.tables:
+        assert sum(cell.width for cell in table.rows[0].cells) <= body + Mm(1)  # fits the page width
+
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    expected = [line.lstrip("#").strip() for line in markdown.splitlines() if line.startswith(("## ", "### "))]
+    assert [h.split(" — ")[0] for h in headings] == [h.split(" — ")[0] for h in expected]
+    assert document.paragraphs[0].style.name == "Title" and document.paragraphs[0].text.endswith("落实进展报告")
+
+    # one Word table per markdown table, and one per chart (its values)
+    assert len(document.tables) == markdown.count("\n|---") + markdown.count("```mermaid")
+    cells = [c.text for table in document.tables for row in table.rows for c in row.cells]
+    assert NOTE in cells  # a line break in a note is a break in its cell
+
+    fonts = document.styles["Normal"].element.rPr.rFonts
+    assert fonts.get(qn("w:eastAsia")) == "SimSun"
+    assert document.styles["Heading 1"].element.rPr.rFonts.get(qn("w:eastAsia")) == "SimHei"
+
+
+def test_the_format_follows_the_output_file(runner: CliRunner, office_ws: Path, tmp_path: Path) -> None:
+    for name, start in (("r.docx", b"PK"), ("r.html", b"<!DOCTYPE html>"), ("r.md", b"# ")):
+        result = runner.invoke(app, ["report", "--as-of", "2026-11-30", "-o", str(tmp_path / name)])
+        assert result.exit_code == 0, result.stderr
+        assert (tmp_path / name).read_bytes().startswith(start)
