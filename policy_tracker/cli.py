@@ -550,6 +550,14 @@ def undo(
 @command("import")
 def import_csv(
     file: Annotated[Path, typer.Argument(help="CSV file: UTF-8 (with or without BOM) or GB18030.", show_default=False)],
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="The file's encoding (utf-8 or gb18030). Default: UTF-8, or GB18030 when the whole file clearly is.",
+            show_default=False,
+        ),
+    ] = None,
     by: ByOpt = None,
     dry_run: DryRunOpt = False,
     data: DataOpt = None,
@@ -570,7 +578,7 @@ def import_csv(
         raw = file.read_bytes()
     except OSError as e:
         raise PtrackError(f"cannot read {file}: {e.strerror}") from None
-    rows = exchange.read_rows(exchange.decode(raw, str(file)), str(file))
+    rows = exchange.read_rows(exchange.decode(raw, str(file), encoding), str(file))
 
     def current(task: str, region: str) -> Task | RegionRecord:
         return _current_record(ws, task, region)

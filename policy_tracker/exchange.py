@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,7 @@ COLUMNS = ("task", "region", "status", "indicator", "value", "date", "source", "
 REQUIRED = ("task",)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_CSV_BYTES = 20 * 1024 * 1024
+_COUNT = "\0cells"  # not a column name: marks a row with the wrong number of cells
 
 
 @dataclass(frozen=True)
@@ -34,31 +37,80 @@ class Row:
         return self.cells.get(column, "").strip()
 
 
-def decode(data: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM) or GB18030, which Excel writes in a Chinese locale."""
+def decode(data: bytes, name: str, encoding: str | None = None) -> str:
+    """The text of an import file: UTF-8 (with or without BOM), or GB18030 (what Excel writes in a Chinese locale).
+
+    Without `encoding`, GB18030 is taken only when the file is clearly GB18030: it is not mostly UTF-8, it
+    decodes as GB18030 without error, and every character it then holds is Chinese text or punctuation. A
+    mostly-UTF-8 file with a stray byte is refused with the byte's offset, never read as GB18030 mojibake.
+    """
     if len(data) > MAX_CSV_BYTES:
         raise PtrackError(f"{name} is {len(data):,} bytes, over the {MAX_CSV_BYTES:,} limit", fix="Split it into smaller files")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise PtrackError(f"{name} is UTF-16 text", fix="In Excel, save as 'CSV UTF-8 (comma delimited)'")
     if b"\x00" in data:
         raise PtrackError(f"{name} is not a text file", fix="Give a CSV file")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise PtrackError(f"{name} is neither UTF-8 nor GB18030 text", fix="In Excel, save as 'CSV UTF-8 (comma delimited)'")
+    if encoding is not None:
+        return _decode_as(data, name, encoding)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        if _clearly_gb18030(data):
+            return data.decode("gb18030")
+        raise _not_encoded(data, name, "UTF-8", e) from None
+
+
+def _decode_as(data: bytes, name: str, encoding: str) -> str:
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise PtrackError(f"unknown encoding '{encoding}'", fix="Give --encoding utf-8 or --encoding gb18030") from None
+    try:
+        return data.decode("utf-8-sig" if codec == "utf-8" else codec)
+    except UnicodeDecodeError as e:
+        raise _not_encoded(data, name, "UTF-8" if codec == "utf-8" else encoding, e) from None
+
+
+def _not_encoded(data: bytes, name: str, encoding: str, e: UnicodeDecodeError) -> PtrackError:
+    line = data.count(b"\n", 0, e.start) + 1
+    other = "--encoding gb18030" if encoding == "UTF-8" else "--encoding utf-8"  # the other one Excel writes
+    return PtrackError(
+        f"{name}: byte {e.start} (line {line}) is not {encoding} (0x{data[e.start]:02x})",
+        fix=f"Save the file as UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)'), or if it is another encoding pass {other}",
+    )
+
+
+def _clearly_gb18030(data: bytes) -> bool:
+    as_utf8 = data.decode("utf-8", errors="replace")
+    valid = sum(1 for c in as_utf8 if ord(c) > 0x7F and c != "\ufffd")
+    if valid >= as_utf8.count("\ufffd"):
+        return False  # mostly UTF-8: the bad bytes are damage, not another encoding
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    wide = [c for c in text if ord(c) > 0x7F and c != "\ufeff"]
+    return len(wide) >= 2 and all(_CHINESE.match(c) for c in wide)
+
+
+# CJK ideographs, CJK and fullwidth punctuation, general punctuation (“”—…·), letterlike units (℃ ㎡)
+_CHINESE = re.compile(r"[\u2000-\u206f\u2100-\u218f\u2460-\u24ff\u3000-\u303f\u3200-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
+                      r"\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u00b7\u00d7\u00b0\u00b2\u00b3]")  # fmt: skip
 
 
 def read_rows(text: str, name: str) -> list[Row]:
-    """The rows of an import file; its header must name known columns, `task` among them."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """The rows of an import file; its header must name known columns, `task` among them.
+
+    Strict: a quote that is never closed, text after a closing quote, or a row with more or fewer cells than
+    the header is an error naming its line, never read as some other table.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
         raise PtrackError(f"{name} is empty", fix=f"The first row names the columns: {', '.join(COLUMNS)}") from None
-    except csv.Error as e:
-        raise PtrackError(f"{name} is not valid CSV: {e}") from None
+    except csv.Error:
+        raise _broken(text, name, 1, []) from None
     columns = [h.strip().lower() for h in header]
     unknown = [h for h in columns if h and h not in COLUMNS]
     if unknown:
@@ -69,18 +121,63 @@ def read_rows(text: str, name: str) -> list[Row]:
     if len(set(columns)) != len(columns):
         raise PtrackError(f"{name}: a column appears twice in the header")
     rows = []
-    try:
-        for cells in reader:
-            number = reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) > len(columns):
-                rows.append(Row(number, {"_extra": "x"}))
-                continue
-            rows.append(Row(number, {col: _unneutralise(cell) for col, cell in zip(columns, cells, strict=False)}))
-    except csv.Error as e:
-        raise PtrackError(f"{name}: line {reader.line_num} is not valid CSV: {e}") from None
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            raise _broken(text, name, start, columns) from None
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(columns):  # reported with the other problems by plan_import
+            rows.append(Row(start, {_COUNT: f"{len(cells)} cells; the header has {len(columns)}"}))
+            continue
+        rows.append(Row(start, {col: _unneutralise(cell) for col, cell in zip(columns, cells, strict=True)}))
     return rows
+
+
+def _broken(text: str, name: str, start: int, columns: list[str]) -> PtrackError:
+    """Where the CSV row starting at line `start` breaks: a quote never closed, or text after a closing quote."""
+    line, cell, opened, quoted, after = start, 0, (start, 0), False, False
+    for number, physical in enumerate(text.splitlines(keepends=True)[start - 1 :], start):
+        i = 0
+        while i < len(physical):
+            c = physical[i]
+            if quoted:
+                if c == '"' and physical[i + 1 : i + 2] == '"':
+                    i += 1
+                elif c == '"':
+                    quoted, after = False, True
+            elif c == '"' and not after:
+                quoted, opened = True, (number, cell)
+            elif c == ",":
+                cell, after = cell + 1, False
+            elif c in "\r\n":
+                break
+            elif after:
+                line = number
+                break
+            i += 1
+        else:
+            continue
+        if not quoted:
+            break
+
+    def where(n: int) -> str:
+        return columns[n] if n < len(columns) else str(n + 1)
+
+    if quoted:
+        return PtrackError(
+            f'{name}: line {opened[0]}, column {where(opened[1])}: a quote (") opens a cell that is never closed,'
+            " so every later line would be read into it",
+            fix='Close the cell with a second ", or write a quote inside a cell as ""',
+        )
+    return PtrackError(
+        f"{name}: line {line}, column {where(cell)}: text after the closing quote of a cell",
+        fix='Quote the whole cell and write a quote inside it as ""',
+    )
 
 
 def _quoted_formula(cell: str) -> bool:
@@ -157,13 +254,13 @@ def plan_import(
     definitions = {t.id: t for t in ws.tasks}
 
     for row in rows:
+        if _COUNT in row.cells:
+            problems.append(f"row {row.number}: {row.cells[_COUNT]} (give one cell per column; quote a cell holding a comma)")
+            continue
 
         def bad(column: str, message: str, row: Row = row) -> None:
             problems.append(f"row {row.number}, column {column}: {message}")
 
-        if "_extra" in row.cells:
-            problems.append(f"row {row.number}: more cells than the header has columns")
-            continue
         try:
             task = parse_task_id(row.get("task"))
         except PtrackError as e:

@@ -45,7 +45,7 @@ def test_the_encodings_excel_writes(encode) -> None:  # type: ignore[no-untyped-
     [
         ("任务\n".encode("utf-16"), "UTF-16"),
         (b"task\n\x00\x01", "not a text file"),
-        (b"task\n\xff\xfe\xfa", "neither UTF-8 nor GB18030"),
+        (b"task\n\xff\xfe\xfa", r"byte 5 \(line 2\) is not UTF-8"),
     ],
 )
 def test_unexpected_encodings_are_refused(data: bytes, message: str) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from policy_tracker import exchange, store
 from policy_tracker.cli import app
+from policy_tracker.errors import PtrackError
+from policy_tracker.models import RegionRecord, Workspace
 
 from conftest import snapshot
 
@@ -54,3 +58,71 @@ def test_every_output_writes_a_stored_number_with_all_its_digits(runner: CliRunn
     (exported,) = [r for r in json.loads(_ok(runner, "export", "-f", "json")) if r["region"] == "31"]
     (obs,) = exported["record"]["indicators"][0]["observations"]
     assert obs["value"] == float(value)
+
+
+# ---------------------------------------------------------------------------------------------- 3. broken CSV
+
+
+@pytest.fixture(scope="module")
+def ws() -> Workspace:
+    return store.load_workspace(store.bundled_dataset())
+
+
+HEADER = "task,region,status,indicator,value,date,source,note,by\n"
+
+
+def test_an_unterminated_quote_is_refused_where_it_opens() -> None:
+    text = HEADER + "T08,31,in_progress,,,,,,\n" + 'T08,32,,,,,,"starts here,\n' + "T09,32,blocked,,,,,,\nT10,33,blocked,,,,,,\n"
+    with pytest.raises(PtrackError, match=r"f\.csv: line 3, column note: a quote .* is never closed"):
+        exchange.read_rows(text, "f.csv")
+
+
+def test_text_after_a_closing_quote_is_refused() -> None:
+    with pytest.raises(PtrackError, match=r"line 2"):
+        exchange.read_rows(HEADER + 'T08,31,,,,,,"a"b,\n', "f.csv")
+
+
+@pytest.mark.parametrize("row", ["T08,31,in_progress\n", "T08,31,in_progress,,,,,,,\n"], ids=["too-few", "too-many"])
+def test_a_row_with_the_wrong_number_of_cells_is_an_error(row: str, ws: Workspace) -> None:
+    rows = exchange.read_rows(HEADER + row, "f.csv")
+    _, problems = exchange.plan_import(rows, ws, lambda task, region: RegionRecord(schema_version=1, task=task, region=region))
+    assert len(problems) == 1 and re.match(r"row 2: \d+ cells; the header has 9", problems[0])
+
+
+UTF8_ROW = "T08,上海市,进行中,,,,,改造计划已批复,张三\n".encode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        HEADER.encode() + b"T08,31,in_progress,,,,,caf\xe9s " + "张三,王芳\n".encode(),  # all of it decodes as GB18030
+        HEADER.encode() + UTF8_ROW + b"T09,32,blocked,,,,,caf\xe9s,\n" + UTF8_ROW,
+        HEADER.encode() + UTF8_ROW[:-8] + b"\xd5" + UTF8_ROW[-8:],
+        HEADER.encode() + b"T09,32,blocked,,,,,caf\xe9s ok,\n",
+    ],
+    ids=["mojibake-as-gb18030", "latin-1-byte", "stray-byte-in-chinese", "ascii-file"],
+)
+def test_a_stray_byte_in_a_utf8_file_is_refused_not_read_as_gb18030(data: bytes) -> None:
+    with pytest.raises(PtrackError, match=r"f\.csv: byte \d+ \(line [23]\) is not UTF-8") as e:
+        exchange.decode(data, "f.csv")
+    assert "--encoding gb18030" in str(e.value)
+
+
+def test_a_gb18030_file_is_read_as_gb18030_and_utf8_can_be_insisted_on() -> None:
+    text = HEADER + "T08,上海市,进行中,,,,,改造计划已批复,王芳\nT09,苏州,blocked,,,,,资金未到位,\n"
+    assert exchange.decode(text.encode("gb18030"), "f.csv") == text
+    assert exchange.decode(text.encode("gb18030"), "f.csv", encoding="gb18030") == text
+    with pytest.raises(PtrackError, match=r"byte \d+ \(line 2\) is not UTF-8"):
+        exchange.decode(text.encode("gb18030"), "f.csv", encoding="utf-8")
+    with pytest.raises(PtrackError, match="unknown encoding 'klingon'"):
+        exchange.decode(b"task\n", "f.csv", encoding="klingon")
+
+
+def test_import_refuses_a_broken_file_and_takes_an_encoding(runner: CliRunner, ws_dir: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "s.csv"
+    sheet.write_bytes(HEADER.encode() + b'T08,31,in_progress,,,,,"never closed,\nT09,32,blocked,,,,,,\n')
+    _fails(runner, ws_dir, ["import", str(sheet)], "line 2, column note")
+    sheet.write_bytes(HEADER.encode() + b"T08,31,in_progress,,,,,caf\xe9s,\n")
+    _fails(runner, ws_dir, ["import", str(sheet)], "is not UTF-8")
+    sheet.write_bytes((HEADER + "T08,31,in_progress,,,,,一,\n").encode("gb18030"))
+    assert "Recorded" in _ok(runner, "import", str(sheet), "--encoding", "gb18030")
