@@ -77,9 +77,16 @@ FormatOpt = Annotated[
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _shown(text: object) -> str:
+    """Text for a plain print: control characters in user text are made visible, never sent to the terminal."""
+    from policy_tracker.visible import visible
+
+    return visible(str(text))
+
+
 def _fail(message: str) -> None:
     # Plain print, not Rich: user text such as "[draft]" must not be read as markup.
-    print(f"Error: {message}", file=sys.stderr)
+    print(f"Error: {_shown(message)}", file=sys.stderr)
 
 
 PANELS = {
@@ -100,7 +107,7 @@ def command(name: str) -> Callable[[F], F]:
                 return fn(*args, **kwargs)
             except WorkspaceInvalid as e:
                 for problem in e.problems:
-                    print(problem, file=sys.stderr)
+                    print(_shown(problem), file=sys.stderr)
                 _fail(str(e))
                 raise typer.Exit(1) from None
             except PtrackError as e:
@@ -340,11 +347,11 @@ def _report_written(written: list[Written], ws: Workspace, stamp: Stamp, dry_run
         print("Nothing to change: the records already hold these values.", file=sys.stderr)
         return
     head = "Would record" if dry_run else "Recorded"
-    print(f"{head} change {stamp.change} by {stamp.by}, {len(written)} record{'s' if len(written) > 1 else ''}:")
+    print(f"{head} change {stamp.change} by {_shown(stamp.by)}, {len(written)} record{'s' if len(written) > 1 else ''}:")
     for w in written:
         print(f"  {store.display_path(w.path)}")
         for line in change_lines(w.entry):
-            print(f"    {line}")
+            print(f"    {_shown(line)}")
     if dry_run:
         for w in written:
             before = (w.before or "").splitlines(keepends=True)
@@ -586,7 +593,7 @@ def import_csv(
     imports, problems = exchange.plan_import(rows, ws, current)
     if problems:
         for p in problems:
-            print(f"{file}: {p}", file=sys.stderr)
+            print(_shown(f"{file}: {p}"), file=sys.stderr)
         raise PtrackError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {file}; nothing was imported")
     stamp = _stamp(_who(by))
     by_record = {(i.task, i.region): i for i in imports}
@@ -840,7 +847,7 @@ def validate(data: DataOpt = None) -> None:
         ws, n_records = store.validate_workspace(location.root)
     except WorkspaceInvalid as e:
         for problem in e.problems:
-            print(problem)
+            print(_shown(problem))
         _fail(f"{e.what} in {location.root}. Fix the lines above")
         raise typer.Exit(1) from None
     n_ind = sum(len(t.indicators) for t in ws.tasks)

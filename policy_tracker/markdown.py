@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from policy_tracker.visible import visible
+
 
 def md_cell(text: str) -> str:
     """User text made safe for one markdown table cell: no pipe, newline or HTML can break out of it."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    escaped = visible(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
     return "<br>".join(part.strip() for part in escaped.splitlines()) if "\n" in escaped else escaped
 
 

@@ -44,6 +44,7 @@ from policy_tracker.progress import (
     time_elapsed,
 )
 from policy_tracker.query import HistoryRow, RecordRow, status_counts, tasks_serving
+from policy_tracker.visible import visible
 
 Lang = Literal["zh", "en", "both"]
 STATUS_STYLE = {
@@ -63,9 +64,22 @@ TEXT_RECOVERED_LABEL = {
 }
 
 
+class _TextConsole(Console):
+    """A console for which every string is text: never markup (`[/]`, `[link=…]`), emoji codes or control codes."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(visible(text), **kwargs)
+
+
 def make_console(stderr: bool = False) -> Console:
     # No highlighting: numbers and URLs in official titles must not be recoloured at random.
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    # No markup, no emoji: a note "[/] done" or ":x:" is shown as written (styles come only from Text objects).
+    return _TextConsole(stderr=stderr, highlight=False, soft_wrap=False, markup=False, emoji=False)
+
+
+def plain(text: str, style: str = "") -> Text:
+    """User or dataset text as a Rich Text: shown as written, control characters made visible."""
+    return Text(visible(text), style=style)
 
 
 def pick(zh: str, en: str, lang: Lang, sep: str = "\n") -> str:
@@ -147,11 +161,11 @@ def rows_table(ws: Workspace, rows: Sequence[RecordRow], lang: Lang, title: str 
     for r in rows:
         t = r.task
         title_text = (
-            Text(t.title_zh)
+            plain(t.title_zh)
             if lang == "zh"
-            else Text(t.title_en)
+            else plain(t.title_en)
             if lang == "en"
-            else Text.assemble(t.title_zh, "\n", (t.title_en, "dim"))
+            else plain(t.title_zh + "\n") + plain(t.title_en, "dim")
         )
         cells: list[Any] = [t.id, region_label(ws, r.region)] if regional else [t.id]
         table.add_row(*cells, t.chapter, title_text, _status_text(r.status, lang), r.owner)
@@ -196,7 +210,7 @@ def _indicator_block(ind: Indicator, data: Indicator | IndicatorData | None, lan
     observations = data.observations if data else []
     latest = latest_observation(observations)
     target = next((t for t in reversed(data.targets) if t.value is not None), None) if data else None
-    name = Text.assemble(("• " + pick(ind.name_zh, ind.name_en, lang, " · "), "bold"), (f"  [{ind.unit}]", "dim"))
+    name = plain("• " + pick(ind.name_zh, ind.name_en, lang, " · "), "bold") + plain(f"  [{ind.unit}]", "dim")
     b = data.baseline if data else None
     base = _figure(b.value, None, b.date, b.unit, b.basis) if b else "—"
     words = [o for o in observations if o.value is None and o.value_text]
@@ -207,14 +221,14 @@ def _indicator_block(ind: Indicator, data: Indicator | IndicatorData | None, lan
         now = f"{latest.value_text} ({latest.date})"
     else:
         now = "—"
-    details = Text(f"基期 baseline {base} · 最新 latest {now} · 目标 target ")
+    details = plain(f"基期 baseline {base} · 最新 latest {now} · 目标 target ")
     if target:
-        details.append(_figure(target.value, target.comparator, target.year or target.period, target.unit, target.basis))
-        details.append(f" — {target.target_from}", style="dim")
+        details += plain(_figure(target.value, target.comparator, target.year or target.period, target.unit, target.basis))
+        details += plain(f" — {target.target_from}", "dim")
     else:
         details.append("no numeric target", style="dim")
     if latest:
-        details.append(f"\n来源 source: {source_text(latest.publisher, None, latest.source)}", style="dim")
+        details += plain(f"\n来源 source: {source_text(latest.publisher, None, latest.source)}", "dim")
     return Group(name, Padding(details, (0, 0, 0, 2)))
 
 
@@ -237,12 +251,12 @@ def task_panel(ws: Workspace, task: Task, record: Task | RegionRecord, lang: Lan
     head.add_row("状态 Status", Text(status_label(record.status, "both", " "), style=STATUS_STYLE[record.status]))
     if record.rating:
         r = record.rating
-        head.add_row("评估 Rating", Text(f"{r.level} — {r.rationale} ({r.by}, {r.at[:10]})", style=RATING_STYLE[r.level]))
+        head.add_row("评估 Rating", plain(f"{r.level} — {r.rationale} ({r.by}, {r.at[:10]})", RATING_STYLE[r.level]))
     head.add_row("牵头地区 Owner", region_label(ws, record.owner or region))
-    head.add_row("牵头单位 Lead", "、".join(record.lead_units) or "[dim]— (no source names one)[/]")
-    head.add_row("配合单位 Co-op", "、".join(record.co_units) or "[dim]—[/]")
+    head.add_row("牵头单位 Lead", "、".join(record.lead_units) or Text("— (no source names one)", style="dim"))
+    head.add_row("配合单位 Co-op", "、".join(record.co_units) or Text("—", style="dim"))
     head.add_row("原文 Text", TEXT_RECOVERED_LABEL[task.text_recovered])
-    parts: list[Any] = [Panel(head, title=f"[bold]{task.id}[/]", title_align="left", box=box.ROUNDED)]
+    parts: list[Any] = [Panel(head, title=Text(task.id, style="bold"), title_align="left", box=box.ROUNDED)]
 
     if task.measures:
         m_table = Table(title="举措 Measures", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
@@ -260,10 +274,10 @@ def task_panel(ws: Workspace, task: Task, record: Task | RegionRecord, lang: Lan
         parts.extend(_indicator_block(ind, _data_for(record, ind.id), lang) for ind in task.indicators)
 
     if task.sources:
-        parts.append(Text("\n来源 Sources\n", style="bold italic") + Text("\n".join(task.sources), style="dim"))
+        parts.append(Text("\n来源 Sources\n", style="bold italic") + plain("\n".join(task.sources), "dim"))
     notes = [*task.notes, *(record.notes if isinstance(record, RegionRecord) else [])]
     if notes:
-        parts.append(Text("\n备注 Notes\n", style="bold italic") + Text("\n".join(f"• {n}" for n in notes)))
+        parts.append(Text("\n备注 Notes\n", style="bold italic") + plain("\n".join(f"• {n}" for n in notes)))
     if record.history:
         h_table = Table(title="记录 History", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
         for col in ("When", "Who", "What", "Why"):
@@ -325,18 +339,17 @@ def goals_view(ws: Workspace, lang: Lang) -> Group:
             box=box.SIMPLE_HEAD,
             pad_edge=False,
             title_justify="left",
-            title=f"[bold]{goal.id}[/] {pick(goal.headline_zh, goal.headline_en, lang, ' · ')}",
+            title=Text(goal.id, style="bold") + plain(f" {pick(goal.headline_zh, goal.headline_en, lang, ' · ')}"),
         )
         table.add_column("#", no_wrap=True)
         table.add_column(pick("分目标", "Component", lang, " "), overflow="fold", ratio=1)
         table.add_column(pick("任务", "Tasks", lang, " "), overflow="fold")
         table.add_column(pick("状态", "Status", lang, " "), overflow="fold")
-        rows: list[tuple[str, str, list[Task]]] = [
-            (str(c.number), f"{pick(c.zh, c.en, lang)} [dim]({c.key})[/]", serving[c.key]) for c in goal.components
+        rows: list[tuple[str, str | Text, list[Task]]] = [
+            (str(c.number), plain(pick(c.zh, c.en, lang)) + plain(f" ({c.key})", "dim"), serving[c.key]) for c in goal.components
         ]
         if serving[None]:
-            label = pick("整体目标", "the goal as a whole", lang, " · ")
-            rows.append(("—", label, serving[None]))
+            rows.append(("—", pick("整体目标", "the goal as a whole", lang, " · "), serving[None]))
         for number, label, tasks in rows:
             table.add_row(number, label, " ".join(t.id for t in tasks) or "—", _counts_line(tasks, lang) or "—")
         parts.append(table)
@@ -374,9 +387,9 @@ def goals_markdown(ws: Workspace, lang: Lang) -> str:
 
 
 def regions_tree(regions: Sequence[Region], lang: Lang) -> Group:
-    def label(r: Region) -> str:
-        extra = f" [dim]{r.size_class or r.tier or ''}[/]" if (r.size_class or r.tier) else ""
-        return f"[bold]{r.code}[/] {pick(r.zh, r.en, lang, ' ')}{extra}"
+    def label(r: Region) -> Text:
+        extra = plain(f" {r.size_class or r.tier}", "dim") if (r.size_class or r.tier) else Text()
+        return plain(r.code, "bold") + plain(f" {pick(r.zh, r.en, lang, ' ')}") + extra
 
     children: dict[str | None, list[Region]] = {}
     for r in regions:
@@ -395,10 +408,10 @@ def regions_tree(regions: Sequence[Region], lang: Lang) -> Group:
     clusters = [r for r in regions if r.kind == "cluster"]
     if clusters:
         by_code = {r.code: r for r in regions}
-        tree = Tree(pick("[bold]城市群[/]", "[bold]City clusters[/]", lang, " "))
+        tree = Tree(Text(pick("城市群", "City clusters", lang, " "), style="bold"))
         for c in clusters:
             members = "、".join(by_code[p].zh if p in by_code else p for p in c.provinces)
-            tree.add(f"{label(c)} [dim]— {members}[/]")
+            tree.add(label(c) + plain(f" — {members}", "dim"))
         trees.append(tree)
     return Group(*trees)
 
@@ -506,7 +519,7 @@ def progress_view(ws: Workspace, tasks: Sequence[TaskProgress], as_of: dt.date, 
         table.add_column(pick("最新说明", "Latest note", lang, " "), overflow="fold")
         for t, reasons in found:
             why = "; ".join(pick(*REASON_LABELS[k], lang, " ") for k in reasons)
-            table.add_row(t.task.id, region_label(ws, t.region), Text(why, style="red"), t.latest_note or "—")
+            table.add_row(t.task.id, region_label(ws, t.region), Text(why, style="red"), plain(t.latest_note or "—"))
         parts.append(table)
     else:
         parts.append(

@@ -126,3 +126,37 @@ def test_import_refuses_a_broken_file_and_takes_an_encoding(runner: CliRunner, w
     _fails(runner, ws_dir, ["import", str(sheet)], "is not UTF-8")
     sheet.write_bytes((HEADER + "T08,31,in_progress,,,,,一,\n").encode("gb18030"))
     assert "Recorded" in _ok(runner, "import", str(sheet), "--encoding", "gb18030")
+
+
+# ---------------------------------------------------------------------------------------------- 6. user text is text
+
+HOSTILE = "[/] closing tag [draft] [link=https://evil.example]click[/link] :smile: \x1b[31mred\x1b[0m \x9b2J \u202eabc \x07"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["log", "-f", "table"],
+        ["show", "T08", "-r", "31", "-f", "table"],
+        ["progress", "-r", "31", "-f", "table"],
+        ["list", "-r", "31", "-f", "table"],
+        ["report", "-r", "31", "--since", "2026-01-01"],
+        ["show", "T08", "-r", "31", "-f", "markdown"],
+    ],
+    ids=lambda a: "-".join(a[:3]),
+)
+def test_user_text_is_shown_as_text_never_as_markup_or_terminal_codes(
+    runner: CliRunner, ws_dir: Path, args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # the note on one line
+    _ok(runner, "update", "T08", "-r", "31", "-s", "blocked", "-m", HOSTILE, "--source", HOSTILE, "--by", HOSTILE)
+    out = _ok(runner, *args)
+    if args[0] != "list":
+        assert "[draft]" in out and "[link=https://evil.example]click[/link]" in out and ":smile:" in out
+        assert "\\x1b[31mred" in out and "\\u202eabc" in out  # made visible
+    assert not any(c in out for c in "\x1b\x9b\u202e\x07")
+
+
+def test_control_characters_in_an_error_message_are_made_visible(runner: CliRunner, ws_dir: Path) -> None:
+    stderr = _fails(runner, ws_dir, ["list", "--region", "\x1b[2J\u202e"], "\\x1b[2J\\u202e")
+    assert not any(c in stderr for c in "\x1b\u202e")
