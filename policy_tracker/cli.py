@@ -92,7 +92,7 @@ def _fail(message: str) -> None:
 PANELS = {
     "Browse": ("list", "show", "goals", "regions"),
     "Record progress": ("update", "log", "undo", "import", "export"),
-    "Assess": ("progress", "report"),
+    "Assess": ("progress", "matrix", "report"),
     "Workspace": ("init", "where", "validate", "schema"),
 }
 
@@ -728,6 +728,43 @@ def progress_view(
         render.make_console().print(render.progress_view(ws, assessed, day, lang.value))
 
 
+@command("matrix")
+def matrix_view(
+    region: Annotated[
+        str, typer.Option("--region", "-r", help="The region: its own records and those of the regions one level inside it.")
+    ] = "CN",
+    as_of: AsOfOpt = None,
+    lang: LangOpt = Lang.both,
+    fmt: FormatOpt = None,
+    data: DataOpt = None,
+) -> None:
+    """Who has reported what: the 23 tasks down, a region and the regions inside it across.
+
+    Each cell is the record's status and what its numbers say; 未报送 (not reported) where a region has no record
+    for the task. A province shows its cities, a cluster its members; on a terminal, regions that reported nothing
+    at all are named below the table instead of taking a column.
+
+    Examples:
+
+      ptrack matrix --region 江苏省
+
+      ptrack matrix --region 长三角 --as-of 2026-09-30 --format csv > yrd-matrix.csv
+    """
+    from policy_tracker import render
+    from policy_tracker.matrix import build_matrix
+
+    ws = _workspace(data)
+    _, assessed, scope, _ = _assess(ws, None, region, as_of, "linear", None)
+    out = _format(fmt, (Format.table, Format.json, Format.csv), piped=Format.csv)
+    m = build_matrix(ws.tasks, ws.regions, scope, assessed, max_columns=None if out is not Format.table else 12)
+    if out is Format.json:
+        sys.stdout.write(render.matrix_json(m, lang.value))
+    elif out is Format.csv:
+        sys.stdout.write(render.matrix_csv(m, lang.value))
+    else:
+        render.make_console().print(render.matrix_table(m, lang.value))
+
+
 @command("report")
 def report(
     goal: Annotated[str | None, typer.Option("--goal", "-g", help="Only tasks serving this goal: 2030 or 2035.")] = None,
@@ -768,6 +805,7 @@ def report(
     import datetime as dt
 
     from policy_tracker import __version__, progress, query, store
+    from policy_tracker.matrix import build_matrix
     from policy_tracker.report import ReportInput, build_report
     from policy_tracker.report_md import render_markdown
 
@@ -783,6 +821,14 @@ def report(
         )
         changes = progress.history_between(in_scope, start, end)
     document = ws.config.document
+    moment = dt.datetime.combine(day, dt.time.max, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    assessed_keys = {(t.task.id, t.region) for t in assessed}
+    records = {  # as they were at the as-of date: the ratings' rationale
+        (row.task.id, row.region): progress.as_of_record(row.record, moment)
+        for row in in_scope
+        if (row.task.id, row.region) in assessed_keys
+    }
+    definitions = [t for t in ws.tasks if goal is None or query.serves_goal(t, query.find_goal(ws.goals, goal).id)]
     model = build_report(
         ReportInput(
             title_zh=document.title_zh if document else ws.config.name,
@@ -799,6 +845,9 @@ def report(
             since=since_day,
             tolerance=ws.config.tolerance if tolerance is None else tolerance,
             method=method,
+            matrix=build_matrix(definitions, ws.regions, scope, assessed) if scope is not None else None,
+            definitions=definitions,
+            records={k: v for k, v in records.items() if v is not None},
         ),
         lang.value,
     )

@@ -18,3 +18,22 @@ def figure_text(number: str, *, unit: str | None = None, basis: str | None = Non
     text = number + (f" {unit}" if unit else "")
     about = "; ".join(str(x) for x in (when, basis) if x is not None)
     return f"{text} ({about})" if about else text
+
+
+def short_address(address: str, limit: int = 80) -> str:
+    """An address as a reader can print and type it: no scheme, percent-escapes decoded, a long path cut in the middle.
+
+    'https://tw.news.yahoo.com/%E4%B8%AD...-025810110.html' -> 'tw.news.yahoo.com/中國2025年…-025810110.html'.
+    Text that is not a web address (a document number such as 沪府办〔2026〕12号) is returned as it is.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(address.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return address
+    text = unquote(parts.netloc + parts.path + (f"?{parts.query}" if parts.query else "")).rstrip("/")
+    if len(text) <= limit:
+        return text
+    head, tail = parts.netloc, text[len(parts.netloc) :]
+    keep = max(12, limit - len(head) - 1)
+    return f"{head}{tail[: keep // 2]}…{tail[-(keep - keep // 2) :]}"

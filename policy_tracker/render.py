@@ -21,6 +21,7 @@ from rich.tree import Tree
 from policy_tracker.changes import change_lines
 from policy_tracker.figures import figure_text, source_text
 from policy_tracker.markdown import md_cell, md_table
+from policy_tracker.matrix import Matrix, cell_lines, cell_tone, region_name
 from policy_tracker.models import (
     STATUS_LABELS,
     Indicator,
@@ -546,3 +547,52 @@ def progress_json(tasks: Sequence[TaskProgress], as_of: dt.date) -> str:
             ],
         })  # fmt: skip
     return dump_json({"as_of": as_of.isoformat(), "records": out})
+
+
+# ---------------------------------------------------------------------------------------------- the matrix
+
+TONE_STYLE = {"good": "green", "ok": "yellow", "bad": "bold red", "info": "cyan", "none": "grey50"}
+
+
+def matrix_table(m: Matrix, lang: Lang) -> Group:
+    """The task × region matrix on a terminal: status over assessment in each cell, 未报送 in grey."""
+    title = f"{pick('任务 × 地区', 'Tasks × regions', lang, ' ')}: {region_name(m.scope, lang)}"
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left", show_lines=False)
+    table.add_column(pick("任务", "Task", lang, " "), overflow="fold", min_width=10, ratio=3)
+    for region in m.columns:
+        table.add_column(region_name(region, lang), overflow="fold", min_width=6, ratio=1)
+    for task, cells in zip(m.tasks, m.rows, strict=True):
+        title_text = pick(task.title_zh, task.title_en, lang, " ")
+        table.add_row(
+            f"{task.id} {title_text}",
+            *(Text("\n".join(cell_lines(c, "zh" if lang == "both" else lang)), style=TONE_STYLE[cell_tone(c)]) for c in cells),
+        )
+    parts: list[Any] = [table]
+    reported = m.reported
+    counts = " · ".join(f"{region_name(r, lang)} {reported[r.code]}/{len(m.tasks)}" for r in m.columns)
+    parts.append(Text(f"{pick('已报送任务', 'Tasks reported', lang, ' ')}: {counts}", style="dim"))
+    if m.silent:
+        names = ", ".join(region_name(r, lang) for r in m.silent)
+        parts.append(Text(f"{pick('全部未报送', 'Nothing reported', lang, ' ')}: {names}", style="dim"))
+    return Group(*parts)
+
+
+def matrix_rows(m: Matrix, lang: Lang) -> tuple[list[str], list[list[str]]]:
+    """The matrix as plain rows (CSV, JSON): one row per task and region, status, assessment, or not reported."""
+    header = ["task", "region", "region_name", "status", "assessment"]
+    rows = []
+    for task, cells in zip(m.tasks, m.rows, strict=True):
+        for region, cell in zip(m.columns, cells, strict=True):
+            status = cell.status if cell else "not_reported"
+            rows.append([task.id, region.code, region_name(region, lang), status, cell.assessment if cell else ""])
+    return header, rows
+
+
+def matrix_csv(m: Matrix, lang: Lang) -> str:
+    header, rows = matrix_rows(m, lang)
+    return _csv(header, rows)
+
+
+def matrix_json(m: Matrix, lang: Lang) -> str:
+    header, rows = matrix_rows(m, lang)
+    return dump_json({"scope": m.scope.code, "records": [dict(zip(header, row, strict=True)) for row in rows]})

@@ -107,7 +107,22 @@ def _repeat_header(row: Any) -> None:
     row._tr.get_or_add_trPr().append(parse_xml(f'<w:tblHeader {nsdecls("w")} w:val="true"/>'))
 
 
-def _table(doc: DocumentObject, header: list[str], rows: list[list[str]], widths: list[float]) -> None:
+SHADES = {"good": "E6F4EA", "ok": "FFF4D6", "bad": "FDE7E7", "info": "E8F0FE"}
+
+
+def _shade(cell: Any, tone: str) -> None:
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    if tone in SHADES:
+        cell._tc.get_or_add_tcPr().append(
+            parse_xml(f'<w:shd {nsdecls("w")} w:val="clear" w:color="auto" w:fill="{SHADES[tone]}"/>')
+        )
+
+
+def _table(
+    doc: DocumentObject, header: list[str], rows: list[list[str]], widths: list[float], tones: list[list[str]] | None = None
+) -> None:
     from docx.shared import Mm, Pt
 
     size = 8 if len(header) > 6 else 9
@@ -125,10 +140,12 @@ def _table(doc: DocumentObject, header: list[str], rows: list[list[str]], widths
         paragraph.paragraph_format.space_after = Pt(0)
         _add_lines(paragraph, text, size=size, bold=True)
     _repeat_header(table.rows[0])
-    for values in rows:
+    for i, values in enumerate(rows):
         cells = table.add_row().cells
-        for cell, text, mm in zip(cells, values, column_mm, strict=True):
+        row_tones = tones[i] if tones and i < len(tones) else ["none"] * len(values)
+        for cell, text, mm, tone in zip(cells, values, column_mm, row_tones, strict=True):
             cell.width = Mm(mm)
+            _shade(cell, tone)
             paragraph = cell.paragraphs[0]
             paragraph.paragraph_format.space_after = Pt(0)
             paragraph.paragraph_format.line_spacing = 1.0
@@ -161,6 +178,7 @@ def _section(doc: DocumentObject, section: Section) -> None:
                 list(block.header),
                 [[_cell_text(c) for c in row] for row in block.rows],
                 list(block.widths),
+                [list(t) for t in block.tones],
             )
         else:
             _chart(doc, block)

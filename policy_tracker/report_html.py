@@ -37,6 +37,8 @@ tr { break-inside: avoid; }
 .bar { display: inline-block; width: 4.2em; height: .65em; background: #e4e7eb; margin-right: .3em; vertical-align: middle; }
 .bar span { display: block; height: 100%; background: #1565c0; }
 .num { white-space: nowrap; }
+td.t-good { background: #e6f4ea; } td.t-ok { background: #fff4d6; } td.t-bad { background: #fde7e7; color: #8b1a1a; }
+td.t-info { background: #e8f0fe; }
 figure.chart { margin: .6rem 0 1.2rem; break-inside: avoid; }
 figure.chart svg { max-width: 100%; height: auto; }
 figure.chart figcaption { font-weight: 600; margin-bottom: .3rem; }
@@ -79,7 +81,13 @@ def _table(table: Table) -> str:
         out.append("<colgroup>" + "".join(f'<col style="width:{w / total * 100:.1f}%">' for w in table.widths) + "</colgroup>")
     out.append("<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in table.header) + "</tr></thead>")
     out.append("<tbody>")
-    out += ["<tr>" + "".join(f"<td>{_cell(c)}</td>" for c in row) + "</tr>" for row in table.rows]
+    for i, row in enumerate(table.rows):
+        tones = table.tones[i] if i < len(table.tones) else ()
+        cells = (
+            f'<td class="t-{tones[j]}">{_cell(c)}</td>' if j < len(tones) and tones[j] != "none" else f"<td>{_cell(c)}</td>"
+            for j, c in enumerate(row)
+        )
+        out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)
 

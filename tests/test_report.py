@@ -141,11 +141,11 @@ def test_the_report_is_deterministic(runner: CliRunner, fixture_ws: Path) -> Non
 
 def test_the_report_answers_where_we_are_lagging_and_why(runner: CliRunner, fixture_ws: Path) -> None:
     text = _report(runner, "--region", "CN", "--as-of", "2026-09-30", "--since", "2026-01-01", "--lang", "en")
-    exceptions = text.split("## Exceptions")[1].split("## ")[0]
+    exceptions = text.split("## Issues")[1].split("## ")[0]
     assert "T09" in exceptions and "blocked" in exceptions
     assert "T01" in exceptions and "rating disagrees" in exceptions  # rated green, lagging by the numbers
     assert "```mermaid\npie" in text and "xychart-beta" in text
-    assert "| 2026-08-01 09:00 | 王芳 | T13 CN 全国 |" in text  # changes since, newest first
+    assert "| 2026-08-01 09:00 | 王芳 | T13 CN China |" in text  # changes since, newest first
     assert "冬季反弹风险" not in text  # recorded after the as-of date
 
 

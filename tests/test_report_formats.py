@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -187,3 +188,68 @@ def test_the_format_follows_the_output_file(runner: CliRunner, office_ws: Path, 
         result = runner.invoke(app, ["report", "--as-of", "2026-11-30", "-o", str(tmp_path / name)])
         assert result.exit_code == 0, result.stderr
         assert (tmp_path / name).read_bytes().startswith(start)
+
+
+def test_the_matrix_shows_every_task_for_a_province_and_its_cities(runner: CliRunner, office_ws: Path) -> None:
+    result = runner.invoke(app, ["matrix", "--region", "江苏省", "--format", "json", "--as-of", "2026-11-30"])
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    data = json.loads(result.stdout)
+    cells = {(r["task"], r["region"]): r for r in data["records"]}
+    assert data["scope"] == "32"
+    assert {r for _, r in cells} == {"32", "320100", "320500"}  # the province and its cities in the registry
+    assert len(cells) == 23 * 3
+    assert cells[("T09", "32")]["status"] == "blocked"
+    assert cells[("T08", "320500")]["assessment"] == "done"
+    assert cells[("T01", "320100")]["status"] == "not_reported"
+
+    table = runner.invoke(app, ["matrix", "--region", "江苏省", "--format", "table", "--lang", "zh", "--as-of", "2026-11-30"])
+    assert table.exit_code == 0, table.stderr
+    assert "未报送" in table.stdout and "受阻" in table.stdout and "南京" in table.stdout
+    assert "T23" in table.stdout
+
+
+def test_a_cluster_matrix_has_its_member_provinces(runner: CliRunner, office_ws: Path) -> None:
+    result = runner.invoke(app, ["matrix", "--region", "长三角", "--format", "csv"])
+    assert result.exit_code == 0, result.stderr
+    regions = {line.split(",")[1] for line in result.stdout.splitlines()[1:]}
+    assert regions == {"YRD", "31", "32", "33", "34"}
+
+
+def test_chinese_is_chinese_throughout(runner: CliRunner, office_ws: Path) -> None:
+    text = _markdown(runner, "--region", "江苏省", "--as-of", "2026-11-30", "--since", "2026-01-01", "--lang", "zh")
+    changes = text.split("## 变更记录")[1].split("\n## ")[0]
+    assert "状态：未开始 → 受阻" in changes and "status:" not in changes
+    for english in ("rating", "green", "amber", "not started", "blocked", "no numeric target", "linear", "stale"):
+        assert english not in text.replace("Promoting High-Quality Urban Development", ""), english
+
+
+def test_english_is_english_throughout(runner: CliRunner, office_ws: Path) -> None:
+    import re
+
+    text = _markdown(runner, "--region", "江苏省", "--as-of", "2026-11-30", "--since", "2026-01-01", "--lang", "en")
+    user_text = (
+        "改造计划已批复",
+        "资金未到位",
+        "下周复核",
+        "待省财政",
+        "确认",
+        "苏住建〔2026〕5号",
+        "张三",
+        "推动城市高质量发展",
+    )
+    for words in user_text:
+        text = text.replace(words, "")
+    assert re.findall(r"[\u4e00-\u9fff]+", text) == []  # task titles, region names and labels all in English
+    assert "Jiangsu" in text and "Nanjing" in text and "Suzhou" in text
+
+
+def test_sources_read_as_sources(runner: CliRunner, ws_dir: Path) -> None:
+    text = _markdown(runner, "--as-of", "2026-06-30", "--format", "html")
+    page = _read_page(text)
+    cells = [c for table in page.tables for row in table for c in row]
+    assert not [c for c in cells if "%E" in c or "http://" in c or "https://" in c]  # no raw or percent-encoded address
+    listed = [row for table in page.tables for row in table if row and row[0].startswith("[")]
+    assert len(listed) > 20 and all(re.match(r"\[\d+\]$", row[0]) for row in listed)
+    assert any(row[1].startswith("国家统计局") for row in listed)  # the publisher first

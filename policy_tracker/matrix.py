@@ -1,0 +1,88 @@
+"""The task × region matrix: the 23 tasks down, the regions in scope across, and who has not reported (pure).
+
+The cells hold the assessed records as the assessment made them; this module only arranges them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from policy_tracker.models import STATUS_LABELS, Region, Task
+from policy_tracker.progress import TASK_LABELS, TaskProgress
+
+NOT_REPORTED = ("未报送", "not reported")
+MAX_COLUMNS = 12  # beyond this, children that reported nothing at all are named once instead of given a column
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """`rows[i][j]` is the record of `tasks[i]` in `columns[j]`, or None when that region has not reported it.
+
+    `silent` are the regions in scope left out of the columns because they reported no task at all.
+    """
+
+    scope: Region
+    columns: list[Region]
+    tasks: list[Task]
+    rows: list[list[TaskProgress | None]]
+    silent: list[Region]
+
+    @property
+    def reported(self) -> dict[str, int]:
+        """For each column's region code: how many of the tasks it has a record for."""
+        return {r.code: sum(1 for row in self.rows if row[j] is not None) for j, r in enumerate(self.columns)}
+
+
+def scope_regions(regions: Sequence[Region], scope: Region) -> list[Region]:
+    """The scope and the regions one level inside it: a province and its cities, a cluster and its members."""
+    inside = [r for r in regions if r.parent == scope.code or r.code in scope.provinces]
+    inside = [r for r in inside if r.code != scope.code]
+    return [scope, *sorted(inside, key=lambda r: (r.kind != "province", r.code))]
+
+
+def build_matrix(
+    tasks: Sequence[Task],
+    regions: Sequence[Region],
+    scope: Region,
+    assessed: Sequence[TaskProgress],
+    max_columns: int | None = MAX_COLUMNS,
+) -> Matrix:
+    """Arrange the assessed records of `scope` and the regions one level inside it, one row per task."""
+    by_key = {(t.task.id, t.region): t for t in assessed}
+    candidates = scope_regions(regions, scope)
+    columns, silent = candidates, []
+    if max_columns is not None and len(candidates) > max_columns:
+        has_record = {t.region for t in assessed}
+        columns = [r for i, r in enumerate(candidates) if i == 0 or r.code in has_record]
+        silent = [r for r in candidates[1:] if r.code not in has_record]
+    ordered = sorted(tasks, key=lambda t: t.number)
+    rows = [[by_key.get((task.id, r.code)) for r in columns] for task in ordered]
+    return Matrix(scope=scope, columns=columns, tasks=ordered, rows=rows, silent=silent)
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "zh" else pair[1] if lang == "en" else f"{pair[0]} {pair[1]}"
+
+
+def cell_lines(cell: TaskProgress | None, lang: str) -> list[str]:
+    """What a cell says: the record's status, then what the numbers say; 未报送 when there is no record."""
+    if cell is None:
+        return [_pick(NOT_REPORTED, lang)]
+    status, judged = _pick(STATUS_LABELS[cell.status], lang), _pick(TASK_LABELS[cell.assessment], lang)
+    return [status] if judged == status else [status, judged]  # blocked is both: say it once
+
+
+def cell_tone(cell: TaskProgress | None) -> str:
+    """good, ok, bad, info or none: the colour a cell gets in every format (blocked and lagging are bad)."""
+    if cell is None:
+        return "none"
+    if cell.assessment in ("blocked", "lagging"):
+        return "bad"
+    if cell.assessment == "done":
+        return "good"
+    return {"in_progress": "info", "deferred": "ok"}.get(cell.status, "none")
+
+
+def region_name(region: Region, lang: str) -> str:
+    return region.en if lang == "en" else region.zh
