@@ -145,7 +145,8 @@ def run(smoke: bool, runs: int) -> list[Result]:
     _popen_wait_with_rusage()
     ptrack = _ptrack()
     tmp = Path(tempfile.mkdtemp(prefix="ptrack-bench-"))
-    env = {**os.environ, "COLUMNS": "100", "PTRACK_USER": "bench", "HOME": str(tmp), "XDG_DATA_HOME": str(tmp / "xdg")}
+    env = {**os.environ, "COLUMNS": "100", "PTRACK_USER": "bench", "HOME": str(tmp), "XDG_DATA_HOME": str(tmp / "xdg"),
+           "XDG_CACHE_HOME": str(tmp / "cache")}  # fmt: skip
     env.pop("PTRACK_DATA", None)
     results = [measure("import floor: typer, rich, pydantic, yaml", FLOOR, env, tmp, runs)]
     results.append(measure("ptrack --version", [*ptrack, "--version"], env, tmp, runs))
@@ -160,7 +161,7 @@ def run(smoke: bool, runs: int) -> list[Result]:
         n = generate(ws, tasks, regions, seed=1)
         label = f"{n} records"
         d = ["-d", str(ws)]
-        cache = ws / store.CACHE_DIR
+        cache = tmp / "cache"  # ptrack's index of every workspace (platformdirs' user cache folder)
 
         def cold(cache: Path = cache) -> None:
             shutil.rmtree(cache, ignore_errors=True)

@@ -487,14 +487,13 @@ def log(
 
       ptrack log --by 王芳 --format csv > changes.csv
     """
-    from policy_tracker import query, render
+    from policy_tracker import query, render, store
 
     tid = query.parse_task_id(task) if task is not None else None
     ws = _workspace(data)
     members = query.region_members(ws.regions, query.find_region(ws.regions, region).code) if region else None
-    records = _records(ws, members, with_national=True)
     since_date = query.parse_day(since) if since is not None else None
-    entries = query.history_rows(records, task=tid, regions=members, since=since_date, by=by)
+    entries = store.history(ws, task=tid, regions=members, since=since_date, by=by)
     out = _format(fmt, (Format.table, Format.json, Format.csv), piped=Format.csv)
     if out is Format.json:
         sys.stdout.write(render.history_json(entries))
@@ -532,15 +531,14 @@ def undo(
 
       ptrack undo 20261128T150803-3fa9c1 --dry-run
     """
-    from policy_tracker import query, store
+    from policy_tracker import store
     from policy_tracker.changes import plan_undo, region_of, task_of
 
     ws = _workspace(data)
-    entries = query.history_rows(_records(ws, None, with_national=True))
-    if not entries:
+    target = change or store.newest_change(ws)
+    if target is None:
         raise PtrackError("there is nothing to undo: no change has been recorded")
-    target = change or entries[0].entry.change
-    mine = {(e.task, e.region): e.entry for e in entries if e.entry.change == target}
+    mine = {(e.task, e.region): e.entry for e in store.change_entries(ws, target)}
     if not mine:
         raise PtrackError(f"no change set {target}", fix="`ptrack log` lists them")
     stamp = _stamp(_who(by), undoes=target)

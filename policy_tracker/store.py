@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import gc
 import io
-import marshal
 import os
 import re
 import shutil
@@ -16,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -25,7 +23,6 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
-from policy_tracker import __version__
 from policy_tracker.changes import RecordChange, Stamp, history_entry, parse_observation_field
 from policy_tracker.errors import Problem, PtrackError, WorkspaceInvalid
 from policy_tracker.models import (
@@ -45,6 +42,12 @@ from policy_tracker.models import (
     WorkspaceConfig,
     task_id,
 )
+
+if TYPE_CHECKING:
+    import datetime
+
+    from policy_tracker.index import Checked, Index
+    from policy_tracker.query import HistoryRow
 
 MARKER = "ptrack.yaml"
 GOALS, CHAPTERS, REGIONS = "goals.yaml", "chapters.yaml", "regions.yaml"
@@ -164,6 +167,12 @@ def read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as e:
         raise _FileProblem(Problem(shown, None, None, f"cannot read: {e.strerror}")) from None
+    return _decode(raw, shown)
+
+
+def _decode(raw: bytes, shown: str) -> str:
+    if len(raw) > MAX_FILE_BYTES:
+        raise _FileProblem(Problem(shown, None, None, f"file is {len(raw):,} bytes, over the {MAX_FILE_BYTES:,} limit"))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -339,7 +348,7 @@ def _copy_dataset_new(target: Path) -> None:
         raise PtrackError(f"cannot create the workspace {target}: {e.strerror}", fix="Check the folder's permissions") from None
 
 
-GITIGNORE_LINES = (".ptrack.lock", ".ptrack-cache/", ".*.tmp")  # this machine's, not the team's
+GITIGNORE_LINES = (".ptrack.lock", ".*.tmp")  # this machine's, not the team's
 
 
 def _ignore_local_files(target: Path) -> None:
@@ -517,118 +526,95 @@ def _record_files(root: Path, regions: Iterable[str] | None) -> list[Path]:
 
 
 def load_region_records(root: Path, regions: Iterable[str] | None = None, *, shallow: bool = False) -> list[RegionRecord]:
-    """The region records of these regions (all when None); raise WorkspaceInvalid listing every problem.
+    """The region records of these regions (all when None), in file order; raise WorkspaceInvalid listing every problem.
 
-    `shallow`: for listings that read only the top-level fields (status, owner ...); nested parts stay plain
-    data, which saves most of the time on a large workspace.
+    Read through the index (policy_tracker.index): only files changed since the last command are parsed.
+    `shallow`: for listings that read only the top-level fields (status, owner ...); indicators, notes and
+    history are left out, which saves most of the time on a large workspace.
     """
-    lines = _LineFinder()
+    from policy_tracker import index
+
+    folders = None if regions is None else set(regions)
+
+    def work(ix: index.Index) -> list[RegionRecord]:
+        refresh_index(ix, folders)
+        return list(ix.summaries(folders) if shallow else ix.records(folders))
+
+    return index.run(root, work)
+
+
+def refresh_index(ix: Index, folders: set[str] | None) -> None:
+    """Bring the index up to date for these record folders (all: None); raise WorkspaceInvalid if a file is broken."""
     problems: list[Problem] = []
-    records = [r for _, r in _load_records(root, _record_files(root, regions), lines, problems, shallow=shallow)]
+    _refresh(ix, folders, _LineFinder(), problems)
     if problems:
         raise WorkspaceInvalid(problems)
-    return records
 
 
-def _load_records(
-    root: Path, files: list[Path], lines: _LineFinder, problems: list[Problem], *, shallow: bool = False
-) -> list[tuple[Path, RegionRecord]]:
-    """Records from the cache where their files are unchanged, else from the files (and then cached)."""
-    cache = _Cache(root)
-    out = []
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # building many small objects: the collector would run again and again for nothing
-    try:
-        for path in files:
-            data = cache.get(path, "summary" if shallow else "records")
-            if data is not None:
-                # validated when it was cached; a shallow record has its top-level fields only
-                record = RegionRecord.model_construct(**data) if shallow else RegionRecord.model_validate(data, strict=False)
-            else:
-                record = _load_file(path, RegionRecord, lines, problems)
-                if record is None:
-                    continue
-                cache.put(path, record.model_dump(mode="json", by_alias=True, exclude_defaults=True))
-            out.append((path, record))
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    cache.save()
-    return out
-
-
-CACHE_DIR = ".ptrack-cache"
-_CACHE_VERSION = 1
-_RACY_NS = 2_000_000_000  # a file changed this close to the cache's writing may change again unseen by mtime
-
-
-class _Cache:
-    """Parsed, validated region records, keyed by each file's size, inode and modification time.
-
-    Never the source of truth: a missing, stale, corrupt or foreign cache is ignored and rebuilt. A file whose
-    modification time is within two seconds of the cache's writing is read again every time until it is
-    older than that, so an edit within the file system's timestamp resolution is still seen (as git does).
-    Two files: the records' top-level fields (small, for listings) and the whole records.
-    """
-
-    PARTS = ("summary", "records")
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.folder = root / CACHE_DIR
-        self.parts: dict[str, dict[str, Any]] = {}
-        self.written_ns: dict[str, int] = {}
-        self.dirty = False
-
-    def _load(self, part: str) -> dict[str, Any]:
-        if part not in self.parts:
-            self.parts[part], self.written_ns[part] = {}, 0
-            try:
-                loaded = marshal.loads((self.folder / f"{part}.marshal").read_bytes())  # noqa: S302 - our own file
-                if loaded.get("version") == (_CACHE_VERSION, SCHEMA_VERSION, __version__):
-                    self.parts[part], self.written_ns[part] = loaded["entries"], loaded["written_ns"]
-            except (OSError, EOFError, ValueError, TypeError, AttributeError, KeyError):
-                pass
-        return self.parts[part]
-
-    def _key(self, path: Path) -> tuple[str, tuple[int, int, int]]:
-        st = path.stat()
-        return str(path.relative_to(self.root)), (st.st_size, st.st_ino, st.st_mtime_ns)
-
-    def get(self, path: Path, part: str = "records") -> dict[str, Any] | None:
+def _refresh(ix: Index, folders: set[str] | None, lines: _LineFinder, problems: list[Problem]) -> None:
+    def load(path: Path, raw: bytes) -> RegionRecord | None:
+        shown = display_path(path)
         try:
-            name, stamp = self._key(path)
-        except OSError:
+            data = parse_yaml(_decode(raw, shown), shown)
+        except _FileProblem as e:
+            problems.append(e.problem)
             return None
-        hit = self._load(part).get(name)
-        if hit is None or tuple(hit[:3]) != stamp or stamp[2] >= self.written_ns[part] - _RACY_NS:
-            return None
-        return hit[3]  # type: ignore[no-any-return]
+        record, found = _validate(RegionRecord, data, path, lines)
+        problems.extend(found)
+        return record  # type: ignore[no-any-return]
 
-    def put(self, path: Path, data: dict[str, Any]) -> None:
-        try:
-            name, stamp = self._key(path)
-        except OSError:
-            return
-        summary = {k: v for k, v in data.items() if not isinstance(v, list)}
-        self._load("records")[name] = (*stamp, data)
-        self._load("summary")[name] = (*stamp, summary)
-        self.dirty = True
+    ix.refresh(_record_files(ix.root, folders), None if folders is None else sorted(folders), load)
 
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        try:
-            self.folder.mkdir(exist_ok=True)
-            for part in self.PARTS:
-                payload = {"version": (_CACHE_VERSION, SCHEMA_VERSION, __version__), "written_ns": time.time_ns(),
-                           "entries": self._load(part)}  # fmt: skip
-                fd, tmp = tempfile.mkstemp(prefix=f".{part}.", suffix=".tmp", dir=self.folder)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(marshal.dumps(payload))
-                os.replace(tmp, self.folder / f"{part}.marshal")
-        except OSError:
-            pass  # a read-only workspace simply goes without a cache
+
+def history(
+    ws: Workspace,
+    *,
+    task: str | None = None,
+    regions: Iterable[str] | None = None,
+    since: datetime.date | None = None,
+    by: str | None = None,
+) -> list[HistoryRow]:
+    """`query.history_rows` of every record (national and region), filtered, newest first; region records' from the index."""
+    from policy_tracker import index, query
+
+    wanted = None if regions is None else set(regions)
+    national = query.history_rows([("CN", t) for t in ws.tasks], task=task, regions=wanted, since=since, by=by)
+
+    def work(ix: Index) -> list[HistoryRow]:
+        refresh_index(ix, wanted)
+        found = ix.history(task=task, folders=wanted, since=since, by=by)
+        rows = (query.HistoryRow(t, r, e) for t, r, e in found if wanted is None or r in wanted)
+        return list(index.merge_history(national, rows))
+
+    return index.run(ws.root, work)
+
+
+def newest_change(ws: Workspace) -> str | None:
+    """The change set of the newest history entry of the workspace, or None when nothing was ever recorded."""
+    from policy_tracker import index, query
+
+    national = query.history_rows([("CN", t) for t in ws.tasks])[:1]
+
+    def work(ix: Index) -> list[HistoryRow]:
+        refresh_index(ix, None)
+        first = next(ix.history(), None)
+        return list(index.merge_history(national, [query.HistoryRow(*first)] if first else []))
+
+    rows = index.run(ws.root, work)
+    return rows[0].entry.change if rows else None
+
+
+def change_entries(ws: Workspace, change: str) -> list[HistoryRow]:
+    """The history entries of one change set, national records first, then region records in file order."""
+    from policy_tracker import index, query
+
+    national = [r for r in query.history_rows([("CN", t) for t in ws.tasks]) if r.entry.change == change]
+
+    def work(ix: Index) -> list[HistoryRow]:
+        refresh_index(ix, None)
+        return [query.HistoryRow(*found) for found in ix.change_entries(change)]
+
+    return national + index.run(ws.root, work)
 
 
 def load_record(root: Path, task: str, region: str) -> Task | RegionRecord | None:
@@ -652,17 +638,25 @@ def validate_workspace(root: Path) -> tuple[Workspace, int]:
     except WorkspaceInvalid as e:
         problems.extend(e.problems)
         ws = None
+    from policy_tracker import index
+
     lines = _LineFinder()
-    files = _record_files(root, None)
-    records = _load_records(root, files, lines, problems)
-    if ws is not None:
-        problems.extend(_check_records(ws, root, records, lines))
+
+    def work(ix: index.Index) -> tuple[list[Problem], int]:
+        found: list[Problem] = []
+        _refresh(ix, None, lines, found)
+        if ws is not None:  # streamed from the index: no record is held whole
+            found.extend(_check_records(ws, ix.checked(), lines))
+        return found, ix.count()
+
+    found, count = index.run(root, work)
+    problems.extend(found)
     problems.extend(
         Problem(display_path(p), None, None, "left over from an interrupted write: delete it") for p in _temp_files(root)
     )
     if problems or ws is None:
         raise WorkspaceInvalid(problems)
-    return ws, len(records)
+    return ws, count
 
 
 def _temp_files(root: Path) -> list[Path]:
@@ -670,11 +664,12 @@ def _temp_files(root: Path) -> list[Path]:
     return sorted(p for d in folders if d.is_dir() for p in d.iterdir() if _TMP_RE.match(p.name))
 
 
-def _check_records(ws: Workspace, root: Path, records: list[tuple[Path, RegionRecord]], lines: _LineFinder) -> Iterator[Problem]:
+def _check_records(ws: Workspace, records: Iterable[Checked], lines: _LineFinder) -> Iterator[Problem]:
     """What a merge can break in region records: misplaced or duplicate records, dangling regions, unknown indicators."""
     indicators = {t.id: {i.id for i in t.indicators} for t in ws.tasks}
     seen: dict[tuple[str, str], Path] = {}
-    for path, r in records:
+    for r in records:
+        path = r.path
 
         def problem(loc: tuple[int | str, ...], message: str, path: Path = path) -> Problem:
             return Problem(display_path(path), lines.line(path, loc), _loc_text(loc) or None, message)
@@ -696,9 +691,9 @@ def _check_records(ws: Workspace, root: Path, records: list[tuple[Path, RegionRe
         if r.task not in indicators:
             yield problem(("task",), f"unknown task {r.task}")
             continue
-        for i, ind in enumerate(r.indicators):
-            if ind.id not in indicators[r.task]:
-                yield problem(("indicators", i, "id"), f"task {r.task} defines no indicator {ind.id}")
+        for i, ind_id in enumerate(r.indicator_ids):
+            if ind_id not in indicators[r.task]:
+                yield problem(("indicators", i, "id"), f"task {r.task} defines no indicator {ind_id}")
 
 
 # ---------------------------------------------------------------------------------------------- writing

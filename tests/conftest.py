@@ -21,6 +21,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))  # where the index of each workspace lives
+    monkeypatch.delenv("PTRACK_NO_INDEX", raising=False)
     monkeypatch.delenv("PTRACK_DATA", raising=False)
     monkeypatch.delenv("PTRACK_LANG", raising=False)
     monkeypatch.setenv("COLUMNS", "100")
@@ -45,10 +47,10 @@ def runner() -> CliRunner:
 def snapshot(folder: Path) -> dict[str, str]:
     """A digest of every file below a folder, to prove that a command changed nothing.
 
-    The lock file and the cache are left out: they hold no data, and ptrack may create them on any run.
+    The lock file is left out: it holds no data, and ptrack may create it on any run.
     """
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != store.LOCK_FILE and store.CACHE_DIR not in p.parts
+        if p.is_file() and p.name != store.LOCK_FILE
     }

@@ -1,0 +1,386 @@
+"""The index of region records: a SQLite database beside the workspace, never the source of truth.
+
+The YAML files are what people edit, review and merge; the index holds what ptrack read from them, as rows
+(records, indicators, observations, targets, history entries), with each file's identity (size, modification
+and change times, inode, and a content hash for a file changed close to the moment it was indexed). Every
+command brings it up to date first, reading and validating only the files whose identity changed, so a
+command costs what it reads, not what the workspace holds.
+
+It lives in the per-user cache folder (platformdirs' `user_cache_dir("ptrack")`), one database per workspace,
+named by a hash of the workspace's resolved path: nothing of it is inside the workspace or in git. A missing,
+foreign, outdated or damaged database is rebuilt, never trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gc
+import hashlib
+import heapq
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from policy_tracker import __version__
+from policy_tracker.errors import Problem
+from policy_tracker.models import SCHEMA_VERSION, HistoryEntry, RegionRecord
+
+FORMAT = 1  # PRAGMA user_version: the layout of the tables below
+RACY_NS = 2_000_000_000  # a file changed this close to its indexing may change again unseen by its times (as git)
+BATCH = 500  # files per transaction while indexing: bounded memory, and readers see progress
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files(
+    path TEXT PRIMARY KEY, folder TEXT NOT NULL, name TEXT NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,
+    hash BLOB NOT NULL, indexed_ns INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS files_folder ON files(folder, name);
+CREATE TABLE IF NOT EXISTS records(
+    path TEXT PRIMARY KEY, folder TEXT NOT NULL, name TEXT NOT NULL,
+    task TEXT NOT NULL, region TEXT NOT NULL, status TEXT NOT NULL, owner TEXT, revision INTEGER NOT NULL,
+    schema_version INTEGER NOT NULL, rating TEXT, indicator_ids TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_folder ON records(folder, name);
+CREATE TABLE IF NOT EXISTS observations(
+    path TEXT NOT NULL, indicator TEXT NOT NULL, seq INTEGER NOT NULL, date TEXT NOT NULL, value REAL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS observations_path ON observations(path);
+CREATE TABLE IF NOT EXISTS targets(
+    path TEXT NOT NULL, indicator TEXT NOT NULL, seq INTEGER NOT NULL, year INTEGER, period TEXT, value REAL,
+    body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS targets_path ON targets(path);
+CREATE TABLE IF NOT EXISTS history(
+    path TEXT NOT NULL, folder TEXT NOT NULL, name TEXT NOT NULL, seq INTEGER NOT NULL,
+    task TEXT NOT NULL, region TEXT NOT NULL, utc TEXT NOT NULL, day TEXT NOT NULL, change TEXT NOT NULL,
+    by_key TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS history_path ON history(path);
+CREATE INDEX IF NOT EXISTS history_time ON history(utc DESC, change DESC, task DESC, region DESC, folder, name, seq);
+CREATE INDEX IF NOT EXISTS history_change ON history(change);
+"""
+_TABLES = ("meta", "files", "records", "observations", "targets", "history")
+
+
+def _version_tag() -> str:
+    # a new ptrack may validate differently: its index starts afresh
+    return f"{FORMAT}/{SCHEMA_VERSION}/{__version__}"
+
+
+def index_folder() -> Path:
+    from platformdirs import user_cache_dir  # only when an index is opened: start-up does not pay for it
+
+    return Path(user_cache_dir("ptrack", appauthor=False)) / "index"
+
+
+def index_path(root: Path) -> Path:
+    """The database of the workspace at `root`: named by a hash of its resolved path, so each workspace has its own."""
+    digest = hashlib.sha256(str(root.resolve()).encode("utf-8")).hexdigest()[:24]
+    return index_folder() / f"{digest}.sqlite3"
+
+
+def discard(path: Path) -> None:
+    """Delete a database and its write-ahead log: a damaged index is rebuilt, never repaired."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _utc(at: str) -> tuple[str, str]:
+    """A history time as a sortable UTC text (microseconds, fixed width) and the day it fell on where it was written."""
+    from policy_tracker.query import instant
+
+    moment = instant(at)
+    utc = moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return utc, moment.date().isoformat()
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What validate's cross-checks need of one indexed region record."""
+
+    path: Path
+    task: str
+    region: str
+    owner: str | None
+    indicator_ids: tuple[str, ...]
+
+
+class Index:
+    """An open index of one workspace. Use `run`, which rebuilds a damaged database and tries again."""
+
+    def __init__(self, root: Path, path: Path | None) -> None:
+        self.root = root
+        self.path = path
+        try:
+            if path is None:
+                raise sqlite3.OperationalError("no index folder")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.OperationalError):
+            # no writable cache folder: an index in memory, rebuilt by every command, still gives the same answers
+            self.path = None
+            self.db = sqlite3.connect(":memory:", isolation_level=None)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        db = self.db
+        db.execute("PRAGMA busy_timeout = 60000")
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal" and self.path is not None:
+            db.execute("PRAGMA journal_mode = WAL")  # readers never wait for the writer that brings it up to date
+        db.execute("PRAGMA synchronous = NORMAL")  # a lost index is rebuilt: no fsync per transaction
+        if self._current():
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if not self._current():  # another process may have built it while this one waited
+                for table in _TABLES:
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                for statement in _SCHEMA.split(";"):  # not executescript: it would commit the open transaction
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("INSERT INTO meta VALUES ('version', ?), ('root', ?)", (_version_tag(), str(self.root)))
+                db.execute(f"PRAGMA user_version = {FORMAT}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _current(self) -> bool:
+        if self.db.execute("PRAGMA user_version").fetchone()[0] != FORMAT:
+            return False
+        meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        return meta.get("version") == _version_tag() and meta.get("root") == str(self.root)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------------------------------ bringing it up to date
+
+    def refresh(self, files: list[Path], folders: list[str] | None, load: Callable[[Path, bytes], RegionRecord | None]) -> None:
+        """Index the files whose identity changed; forget the indexed files of `folders` (all: None) that are gone.
+
+        `load(path, raw)` validates one file's bytes into a record, or returns None after noting its problems
+        (a file with problems is not indexed, so it is read again until it is fixed).
+        """
+        start = time.time_ns()
+        known = self._known(folders)
+        stale: list[tuple[Path, str, os.stat_result, bytes | None]] = []
+        confirmed: list[tuple[int, str]] = []
+        for path in files:
+            rel = f"{path.parent.name}/{path.name}"
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # removed while listing: forgotten below
+            old = known.pop(rel, None)
+            if old is not None and old[:4] == (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
+                if max(st.st_mtime_ns, st.st_ctime_ns) < old[5] - RACY_NS:
+                    continue
+                raw = _read(path)  # too close to its indexing to trust the times: compare the content
+                if raw is not None and hashlib.blake2b(raw, digest_size=16).digest() == old[4]:
+                    confirmed.append((start, rel))
+                    continue
+                stale.append((path, rel, st, raw))
+                continue
+            stale.append((path, rel, st, None))
+        if not stale and not known and not confirmed:
+            return
+        db = self.db
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # many small objects, none cyclic: the collector would walk them again and again for nothing
+        try:
+            for at in range(0, max(len(stale), 1), BATCH):
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    if at == 0:
+                        for rel in known:  # indexed, no longer on disk
+                            self._forget(rel, with_file=True)
+                        db.executemany("UPDATE files SET indexed_ns = ? WHERE path = ?", confirmed)
+                    for path, rel, st, raw in stale[at : at + BATCH]:
+                        self._index_file(path, rel, st, raw, start, load)
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _known(self, folders: list[str] | None) -> dict[str, tuple[int, int, int, int, bytes, int]]:
+        sql = "SELECT path, size, mtime_ns, ctime_ns, ino, hash, indexed_ns, folder FROM files"
+        wanted = None if folders is None else set(folders)
+        return {
+            row[0]: row[1:7] for row in self.db.execute(sql) if wanted is None or row[7] in wanted
+        }  # fmt: skip
+
+    def _forget(self, rel: str, *, with_file: bool) -> None:
+        for table in ("records", "observations", "targets", "history", *(("files",) if with_file else ())):
+            self.db.execute(f"DELETE FROM {table} WHERE path = ?", (rel,))  # noqa: S608 - table names are ours
+
+    def _index_file(
+        self,
+        path: Path,
+        rel: str,
+        st: os.stat_result,
+        raw: bytes | None,
+        start: int,
+        load: Callable[[Path, bytes], RegionRecord | None],
+    ) -> None:
+        self._forget(rel, with_file=True)
+        if raw is None:
+            raw = _read(path)
+        record = load(path, raw) if raw is not None else None
+        if record is None or raw is None:
+            return
+        after = path.stat()
+        if (after.st_size, after.st_mtime_ns, after.st_ino) != (st.st_size, st.st_mtime_ns, st.st_ino):
+            return  # written again while being read: not indexed now, read again next time
+        folder, name = path.parent.name, path.name
+        data = record.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        self.db.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (rel, folder, name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
+             hashlib.blake2b(raw, digest_size=16).digest(), start),
+        )  # fmt: skip
+        self.db.execute(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (rel, folder, name, record.task, record.region, record.status, record.owner, record.revision,
+             record.schema_version, _dumps(data["rating"]) if "rating" in data else None,
+             " ".join(i.id for i in record.indicators), _dumps(data)),
+        )  # fmt: skip
+        for item in data.get("indicators", []):
+            self.db.executemany(
+                "INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?)",
+                [(rel, item["id"], k, o["date"], o.get("value"), _dumps(o)) for k, o in enumerate(item.get("observations", []))],
+            )
+            self.db.executemany(
+                "INSERT INTO targets VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (rel, item["id"], k, t.get("year"), t.get("period"), t.get("value"), _dumps(t))
+                    for k, t in enumerate(item.get("targets", []))
+                ],
+            )
+        rows = []
+        for seq, entry in enumerate(data.get("history", [])):
+            utc, day = _utc(entry["at"])
+            rows.append((rel, folder, name, seq, record.task, record.region, utc, day, entry["change"],
+                         entry["by"].casefold(), _dumps(entry)))  # fmt: skip
+        self.db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    # ------------------------------------------------------------------------------------------ reading it
+
+    def _rows(self, sql: str, folders: set[str] | None, params: tuple[Any, ...] = ()) -> Iterator[Any]:
+        """Rows whose first column is the record's folder, of these folders (all: None); the folder is dropped."""
+        for row in self.db.execute(sql, params):
+            if folders is None or row[0] in folders:
+                yield row[1:]
+
+    def records(self, folders: set[str] | None) -> Iterator[RegionRecord]:
+        """Whole records, in file order (folder, then file name)."""
+        for (body,) in self._rows("SELECT folder, body FROM records ORDER BY folder, name", folders):
+            yield RegionRecord.model_validate_json(body, strict=False)  # validated when it was indexed
+
+    def summaries(self, folders: set[str] | None) -> Iterator[RegionRecord]:
+        """Records with their top-level fields only (no indicators, notes or history), for listings."""
+        sql = "SELECT folder, schema_version, task, region, revision, status, owner, rating FROM records ORDER BY folder, name"
+        for sv, task, region, revision, status, owner, rating in self._rows(sql, folders):
+            fields: dict[str, Any] = {"schema_version": sv, "task": task, "region": region}
+            fields.update(revision=revision, status=status)
+            if owner is not None:
+                fields["owner"] = owner
+            if rating is not None:
+                fields["rating"] = json.loads(rating)
+            yield RegionRecord.model_construct(**fields)
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM records").fetchone()[0])
+
+    def checked(self) -> Iterator[Checked]:
+        """Every record's identity and indicator ids, in file order, for the cross-file checks."""
+        sql = "SELECT folder, name, task, region, owner, indicator_ids FROM records ORDER BY folder, name"
+        records = self.root / "records"
+        for folder, name, task, region, owner, ids in self.db.execute(sql):
+            yield Checked(records / folder / name, task, region, owner, tuple(ids.split()))
+
+    def history(
+        self, *, task: str | None = None, folders: set[str] | None = None, since: dt.date | None = None, by: str | None = None
+    ) -> Iterator[tuple[str, str, HistoryEntry]]:
+        """(task, region, entry) of the region records' history, newest first, streamed in SQL order.
+
+        The order is `query.history_rows`'s: the entry's time (UTC), then change set, task and region, newest first.
+        """
+        where, params = ["1"], []
+        if task is not None:
+            where.append("task = ?")
+            params.append(task)
+        if since is not None:
+            where.append("day >= ?")
+            params.append(since.isoformat())
+        if by is not None:
+            where.append("by_key = ?")
+            params.append(by.strip().casefold())
+        sql = (
+            f"SELECT folder, task, region, body FROM history WHERE {' AND '.join(where)} "  # noqa: S608 - fixed clauses
+            "ORDER BY utc DESC, change DESC, task DESC, region DESC, folder, name, seq"
+        )
+        for row_task, region, body in self._rows(sql, folders, tuple(params)):
+            yield row_task, region, HistoryEntry.model_validate_json(body)
+
+    def change_entries(self, change: str) -> Iterator[tuple[str, str, HistoryEntry]]:
+        """(task, region, entry) of one change set in the region records."""
+        sql = "SELECT task, region, body FROM history WHERE change = ? ORDER BY folder, name, seq"
+        for task, region, body in self.db.execute(sql, (change,)):
+            yield task, region, HistoryEntry.model_validate_json(body)
+
+    def newest_change(self) -> tuple[str, str] | None:
+        """(UTC time, change set) of the newest history entry of the region records."""
+        row = self.db.execute("SELECT utc, change FROM history ORDER BY utc DESC, change DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else None
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def run(root: Path, work: Callable[[Index], _T]) -> _T:
+    """Open the workspace's index and do `work` with it; a damaged database is deleted, rebuilt and `work` done again.
+
+    `work` must not have effects outside the index before it returns (it may be run twice).
+    """
+    path = index_path(root) if os.environ.get("PTRACK_NO_INDEX") is None else None
+    for attempt in (1, 2):
+        index = None
+        try:
+            index = Index(root, path)
+            return work(index)
+        except sqlite3.DatabaseError:
+            if attempt == 2 or path is None:
+                raise
+            if index is not None:
+                index.close()
+                index = None
+            discard(path)  # not a database, truncated, malformed: it only ever held what the files say
+        finally:
+            if index is not None:
+                index.close()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def merge_history(*streams: Iterable[Any]) -> Iterator[Any]:
+    """Merge streams of query.HistoryRow each newest first into one, newest first (earlier streams first on ties)."""
+    return heapq.merge(*streams, key=lambda r: (r.when, r.entry.change, r.task, r.region), reverse=True)
+
+
+__all__ = ["Checked", "Index", "Problem", "discard", "index_path", "merge_history", "run"]

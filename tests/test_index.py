@@ -1,0 +1,239 @@
+"""The index: outside the workspace, brought up to date with the files, rebuilt when damaged, same answers fresh or warm."""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from policy_tracker import index, store
+from policy_tracker.cli import app
+from policy_tracker.errors import WorkspaceInvalid
+
+from conftest import REPO, snapshot
+
+_spec = importlib.util.spec_from_file_location("bench_generate", REPO / "benchmarks" / "generate.py")
+assert _spec is not None and _spec.loader is not None
+generate_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generate_module)
+
+
+@pytest.fixture
+def big(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A generated workspace: 5 tasks × 8 regions with observations, ratings and years of history."""
+    root = tmp_path / "big"
+    generate_module.generate(root, 5, 8, seed=3)
+    monkeypatch.setenv("PTRACK_DATA", str(root))
+    return root
+
+
+def _truth(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The records as the files say, with no index file at all (an index in memory, built from scratch)."""
+    with monkeypatch.context() as m:
+        m.setenv("PTRACK_NO_INDEX", "1")
+        return [r.model_dump() for r in store.load_region_records(root)]
+
+
+def _loaded(root: Path) -> list[Any]:
+    return [r.model_dump() for r in store.load_region_records(root)]
+
+
+def test_the_index_lives_outside_the_workspace_and_is_reused(big: Path) -> None:
+    before = snapshot(big)
+    first = _loaded(big)
+    assert index.index_path(big).is_file()
+    assert index.index_path(big).is_relative_to(Path(os.environ["XDG_CACHE_HOME"]))
+    assert snapshot(big) == before  # nothing written into the workspace
+    assert _loaded(big) == first
+
+
+def test_only_changed_files_are_read_again(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _loaded(big)
+    path = big / "records" / "12" / "T03.yaml"
+    old = path.stat().st_mtime - 3600
+    for p in (big / "records").rglob("*.yaml"):
+        os.utime(p, (old, old))  # long before the index was written: trusted by their times
+    _loaded(big)
+    read: list[Path] = []
+    original = store._validate
+
+    def spy(model: Any, data: Any, p: Path, lines: Any) -> Any:
+        read.append(p)
+        return original(model, data, p, lines)
+
+    monkeypatch.setattr(store, "_validate", spy)
+    path.write_text(path.read_text(encoding="utf-8").replace("revision:", "revision: ", 1), encoding="utf-8")
+    _loaded(big)
+    assert read == [path]
+
+
+@pytest.mark.parametrize("age_s", [0, 3600], ids=["just written", "an hour old"])
+def test_an_edit_behind_ptracks_back_with_the_same_size_and_times_is_seen(
+    big: Path, monkeypatch: pytest.MonkeyPatch, age_s: int
+) -> None:
+    path = big / "records" / "11" / "T02.yaml"
+    old = path.stat().st_mtime - age_s
+    os.utime(path, (old, old))
+    _loaded(big)
+    text = path.read_text(encoding="utf-8")
+    status = next(line for line in text.splitlines() if line.startswith("status: "))
+    other = next(s for s in ("blocked", "deferred", "completed") if s not in status)
+    edited = text.replace(status, f"status: {other}".ljust(len(status)), 1)
+    stat = path.stat()
+    path.write_text(edited, encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # its size and modification time as before
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    assert _loaded(big) == _truth(big, monkeypatch)
+    assert any(r["status"] == other and r["region"] == "11" and r["task"] == "T02" for r in _loaded(big))
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_git_checkout_that_swaps_many_files_is_seen(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _git(big, "init", "-q", "-b", "main")
+    _git(big, "add", "-A")
+    _git(big, "commit", "-q", "-m", "one")
+    _git(big, "checkout", "-q", "-b", "other")
+    records = sorted((big / "records").rglob("*.yaml"))
+    for n, p in enumerate(records):
+        text = p.read_text(encoding="utf-8")
+        if n % 2:  # same size: only the content differs
+            p.write_text(text.replace("revision: ", "revision: 9", 1).replace("\nstatus:", "\nstatus:", 1), encoding="utf-8")
+        else:
+            p.write_text(text.replace("quarterly review", "quarterly check!"), encoding="utf-8")
+    records[0].unlink()
+    _git(big, "commit", "-q", "-a", "-m", "two")
+    on_other = _loaded(big)
+    assert on_other == _truth(big, monkeypatch)
+    _git(big, "checkout", "-q", "main")
+    on_main = _loaded(big)
+    assert on_main == _truth(big, monkeypatch) and on_main != on_other
+    _git(big, "checkout", "-q", "other")
+    assert _loaded(big) == on_other
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["delete", "truncate", "garbage", "zeros", "foreign version"],
+)
+def test_a_damaged_or_missing_index_is_rebuilt(big: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    expected = _loaded(big)
+    db = index.index_path(big)
+    if damage == "delete":
+        index.discard(db)
+    elif damage == "truncate":
+        size = db.stat().st_size
+        with db.open("r+b") as f:
+            f.truncate(size // 3)
+    elif damage == "garbage":
+        db.write_bytes(b"this is not a database\n" * 500)
+    elif damage == "zeros":
+        with db.open("r+b") as f:
+            f.seek(4096)
+            f.write(b"\x00" * 40_000)
+    else:
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE meta SET value = 'from another ptrack' WHERE key = 'version'")
+            conn.execute("DELETE FROM records")  # a foreign index must not be trusted for anything
+    assert _loaded(big) == expected == _truth(big, monkeypatch)
+    assert _loaded(big) == expected
+
+
+def test_a_broken_file_is_reported_every_time_and_then_fixed(big: Path) -> None:
+    _loaded(big)
+    path = big / "records" / "13" / "T01.yaml"
+    good = path.read_text(encoding="utf-8")
+    path.write_text(good.replace("status:", "status: [", 1), encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(WorkspaceInvalid) as e:
+            store.load_region_records(big)
+        assert "not valid YAML" in str(e.value.problems[0])
+    path.write_text(good, encoding="utf-8")
+    assert len(_loaded(big)) == 40
+
+
+def test_a_removed_or_added_file_is_seen(big: Path) -> None:
+    assert len(_loaded(big)) == 40
+    shutil.rmtree(big / "records" / "14")
+    assert len(_loaded(big)) == 35
+    assert {r.region for r in store.load_region_records(big, {"15"})} == {"15"}
+
+
+def _open_together(root: str, barrier: Any, results: Any) -> None:
+    barrier.wait()  # both start building the same missing index at once
+    results.put(len(store.load_region_records(Path(root))))
+
+
+def test_two_processes_opening_a_missing_index_at_once(big: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(2), context.Queue()
+    workers = [context.Process(target=_open_together, args=(str(big), barrier, results)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    counts = [results.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    assert counts == [40, 40]
+    assert len(_loaded(big)) == 40
+
+
+READ_COMMANDS = [
+    ("list", "--region", "CN", "-f", "csv"),
+    ("list", "--region", "12", "-f", "json"),
+    ("list", "--goal", "2030", "--region", "CN", "-f", "markdown"),
+    ("show", "T02", "--region", "13", "-f", "json"),
+    ("log", "-f", "csv"),
+    ("log", "--region", "11", "--since", "2024-01-01", "-f", "json"),
+    ("log", "T03", "--by", "王芳", "-f", "csv"),
+    ("progress", "--region", "CN", "--as-of", "2026-06-30", "-f", "json"),
+    ("report", "--region", "CN", "--as-of", "2026-06-30", "--since", "2025-01-01"),
+    ("export", "-f", "csv"),
+    ("export", "-f", "json", "--region", "21"),
+    ("validate",),
+]
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=[" ".join(a) for a in READ_COMMANDS])
+def test_every_command_gives_the_same_output_with_a_fresh_and_a_warm_index(big: Path, args: tuple[str, ...]) -> None:
+    runner = CliRunner()
+    outputs = []
+    for state in ("fresh", "warm", "partial"):
+        if state == "fresh":
+            index.discard(index.index_path(big))
+        elif state == "partial":  # built by a narrower command, then one record changed behind its back
+            index.discard(index.index_path(big))
+            assert runner.invoke(app, ["list", "--region", "11", "-f", "csv"]).exit_code == 0
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 0, result.stderr
+        outputs.append(result.stdout.replace(str(big), "WS"))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0].strip()
+
+
+def test_undo_finds_the_newest_change_through_the_index(big: Path, runner: CliRunner) -> None:
+    result = runner.invoke(app, ["update", "T02", "--region", "13", "--status", "blocked", "--by", "测试"])
+    assert result.exit_code == 0, result.stderr
+    log = runner.invoke(app, ["log", "-f", "csv"]).stdout.splitlines()
+    assert "测试" in log[1]
+    change = log[1].split(",")[1]
+    result = runner.invoke(app, ["undo", "--by", "测试", "--dry-run"])
+    assert result.exit_code == 0, result.stderr
+    assert change in result.stdout
