@@ -136,12 +136,13 @@ def indicator_progress(
 ) -> IndicatorProgress:
     observations = _usable(ind.observations, as_of)
     base = ind.baseline
-    # issue 9 (data): one series only: the baseline's unit and basis, else the latest figure's.
-    anchor = base or (observations[-1] if observations else None)
+    target = _comparable_target(ind.targets, as_of)
+    # issue 9 (data): one series only (one unit, one basis): the baseline's when it is measured against a
+    # target, else the latest figure's (a trend reads the most recent series).
+    anchor = base if target is not None and base is not None else (observations[-1] if observations else None)
     if anchor is not None:
         observations = [o for o in observations if comparable(o, anchor) is None] or observations
     latest = observations[-1] if observations else None
-    target = _comparable_target(ind.targets, as_of)
     stale = bool(
         latest and frequency in FREQUENCY_DAYS and (as_of - period_end(latest.date)).days > 2 * FREQUENCY_DAYS[frequency]
     )
