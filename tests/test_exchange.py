@@ -154,4 +154,4 @@ def test_export_is_excel_friendly_csv(ws: Workspace) -> None:
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0] == list(exchange.COLUMNS)
     assert rows[1] == ["T08", "CN", "not_started", "", "", "", "", "", ""]
-    assert rows[4][:5] == ["T08", "CN", "", "old_compound_renovation_starts", "2.71"]
+    assert ["T08", "CN", "", "old_compound_renovation_starts", "2.71", "2025"] in [r[:6] for r in rows]

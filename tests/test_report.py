@@ -72,7 +72,7 @@ def fixture_ws(ws_dir: Path) -> Path:
     )
     _change(
         ws_dir,
-        "T01",
+        "T13",
         "CN",
         "2026-03-20T09:00:00.000+08:00",
         "王芳",
@@ -84,9 +84,7 @@ def fixture_ws(ws_dir: Path) -> Path:
         "CN",
         "2026-08-01T09:00:00.000+08:00",
         "王芳",
-        Edit(
-            status="in_progress", observations=[obs("pm25_prefecture_cities", 27.0, "2026-06", source="https://example.org/mee")]
-        ),
+        Edit(observations=[obs("pm25_prefecture_cities", 28.5, "2026-06", source="https://example.org/mee")]),
     )
     _change(
         ws_dir, "T13", "CN", "2026-10-01T09:00:00.000+08:00", "王芳", Edit(rating="red", rationale="冬季反弹风险")
@@ -143,7 +141,7 @@ def test_the_report_answers_where_we_are_lagging_and_why(runner: CliRunner, fixt
     text = _report(runner, "--region", "CN", "--as-of", "2026-09-30", "--since", "2026-01-01", "--lang", "en")
     exceptions = text.split("## Issues")[1].split("## ")[0]
     assert "T09" in exceptions and "blocked" in exceptions
-    assert "T01" in exceptions and "rating disagrees" in exceptions  # rated green, lagging by the numbers
+    assert "T13" in exceptions and "rating disagrees" in exceptions  # rated green, lagging by the numbers
     assert "```mermaid\npie" in text and "xychart-beta" in text
     assert "| 2026-08-01 09:00 | 王芳 | T13 CN China |" in text  # changes since, newest first
     assert "冬季反弹风险" not in text  # recorded after the as-of date
@@ -197,10 +195,10 @@ def test_progress_json(runner: CliRunner, fixture_ws: Path) -> None:
     by_key = {(r["task"], r["region"]): r for r in data["records"]}
     assert by_key[("T09", "32")]["assessment"] == "blocked"
     assert by_key[("T08", "320500")]["assessment"] == "done"
-    assert by_key[("T01", "CN")]["disagreement"] == "rated green, but lagging"
-    urbanisation = by_key[("T01", "CN")]["indicators"][0]
-    assert urbanisation["assessment"] == "lagging" and urbanisation["target"]["year"] == 2029
-    assert 0 < urbanisation["progress"] < urbanisation["expected"]
+    assert by_key[("T13", "CN")]["disagreement"] == "rated green, but lagging"
+    pm25 = by_key[("T13", "CN")]["indicators"][0]
+    assert pm25["assessment"] == "lagging" and pm25["target"]["year"] == 2035
+    assert 0 < pm25["progress"] < pm25["expected"]
 
 
 def test_progress_view_on_a_terminal(runner: CliRunner, fixture_ws: Path) -> None:

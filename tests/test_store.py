@@ -147,7 +147,7 @@ def test_a_nested_error_points_at_its_own_line(ws_dir: Path) -> None:
     t13 = ws_dir / "T13.yaml"
     _replace(t13, "    value: 89.3", "    value: eighty-nine")
     (problem,) = _problems(ws_dir)
-    assert problem.startswith(f"ws/T13.yaml:{_line_of(t13, 'eighty-nine')}: indicators[1].observations[1].value: ")
+    assert problem.startswith(f"ws/T13.yaml:{_line_of(t13, 'eighty-nine')}: indicators[1].observations[2].value: ")
 
 
 def test_an_unquoted_number_where_text_belongs_says_to_quote_it(ws_dir: Path) -> None:
