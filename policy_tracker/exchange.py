@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from policy_tracker.changes import Edit, NewObservation
+from policy_tracker.csvfile import csv_text, unneutralise
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import Observation, RegionRecord, Task, Workspace
 from policy_tracker.numbers import format_number
@@ -21,7 +22,6 @@ from policy_tracker.query import find_region, parse_status, parse_task_id
 
 COLUMNS = ("task", "region", "status", "indicator", "value", "date", "source", "note", "by")
 REQUIRED = ("task",)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_CSV_BYTES = 20 * 1024 * 1024
 _COUNT = "\0cells"  # not a column name: marks a row with the wrong number of cells
 
@@ -134,7 +134,7 @@ def read_rows(text: str, name: str) -> list[Row]:
         if len(cells) != len(columns):  # reported with the other problems by plan_import
             rows.append(Row(start, {_COUNT: f"{len(cells)} cells; the header has {len(columns)}"}))
             continue
-        rows.append(Row(start, {col: _unneutralise(cell) for col, cell in zip(columns, cells, strict=True)}))
+        rows.append(Row(start, {col: unneutralise(cell) for col, cell in zip(columns, cells, strict=True)}))
     return rows
 
 
@@ -180,28 +180,6 @@ def _broken(text: str, name: str, start: int, columns: list[str]) -> PtrackError
     )
 
 
-def _quoted_formula(cell: str) -> bool:
-    return cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA_START)
-
-
-def _unneutralise(cell: str) -> str:
-    # export wrote '=... so that Excel would not run it; the text itself is what comes back
-    return cell[1:] if _quoted_formula(cell) else cell
-
-
-def neutralise(cell: str) -> str:
-    """A cell a spreadsheet will show as text, never run as a formula (a plain number, -3.5, is left alone)."""
-    if _quoted_formula(cell):
-        return "'" + cell  # so that reading it back strips only the quote added here
-    if not cell.startswith(_FORMULA_START):
-        return cell
-    try:
-        float(cell)
-    except ValueError:
-        return "'" + cell
-    return cell
-
-
 def format_value(o: Observation) -> str:
     if o.value is None:
         return o.value_text or ""
@@ -222,12 +200,7 @@ def export_rows(records: Iterable[tuple[str, Task | RegionRecord]]) -> list[list
 
 def export_csv(rows: Sequence[Sequence[str]]) -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens the Chinese text intact; no cell can run as a formula."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([neutralise(c) for c in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    return ("\ufeff" + csv_text(COLUMNS, rows, line_end="\r\n")).encode("utf-8")
 
 
 @dataclass

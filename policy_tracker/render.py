@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -19,6 +17,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from policy_tracker.changes import change_lines
+from policy_tracker.csvfile import csv_text
 from policy_tracker.figures import figure_text, source_text
 from policy_tracker.markdown import md_cell, md_table
 from policy_tracker.matrix import Matrix, cell_lines, cell_tone, region_name
@@ -118,11 +117,7 @@ def models_json(records: Sequence[BaseModel]) -> str:
 
 
 def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buf.getvalue()
+    return csv_text(header, rows)
 
 
 ROW_CSV_HEADER = ("id", "region", "label", "chapter", "title_zh", "title_en", "status", "owner", "serves", "indicators")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policy_tracker import exchange, store
+from policy_tracker import csvfile, exchange, store
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import RegionRecord, Task, Workspace
 
@@ -130,22 +130,22 @@ def test_conflicting_rows_for_one_record(ws: Workspace) -> None:
 
 @pytest.mark.parametrize("cell", ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\t=x", '=HYPERLINK("http://x")', "'=already"])
 def test_formulas_are_neutralised(cell: str) -> None:
-    shown = exchange.neutralise(cell)
+    shown = csvfile.neutralise(cell)
     assert shown.startswith("'")
-    assert exchange._unneutralise(shown) == cell
+    assert csvfile.unneutralise(shown) == cell
 
 
 @pytest.mark.parametrize("cell", ["-3.5", "+2", "1e3", "plain", "上海"])
 def test_numbers_and_text_are_left_alone(cell: str) -> None:
-    assert exchange.neutralise(cell) == cell
+    assert csvfile.neutralise(cell) == cell
 
 
 @given(st.text(alphabet=st.sampled_from("'=+-@\t\r1.a上")) | st.text())
 def test_neutralising_round_trips_any_text(cell: str) -> None:
-    shown = exchange.neutralise(cell)
+    shown = csvfile.neutralise(cell)
     if shown.startswith(("=", "+", "-", "@", "\t", "\r")):
         float(shown)  # only a plain number may start like a formula
-    assert exchange._unneutralise(shown) == cell
+    assert csvfile.unneutralise(shown) == cell
 
 
 def test_export_is_excel_friendly_csv(ws: Workspace) -> None:

@@ -160,3 +160,26 @@ def test_user_text_is_shown_as_text_never_as_markup_or_terminal_codes(
 def test_control_characters_in_an_error_message_are_made_visible(runner: CliRunner, ws_dir: Path) -> None:
     stderr = _fails(runner, ws_dir, ["list", "--region", "\x1b[2J\u202e"], "\\x1b[2J\\u202e")
     assert not any(c in stderr for c in "\x1b\u202e")
+
+
+# ---------------------------------------------------------------------------------------------- 7. one CSV writer
+
+FORMULA = '=HYPERLINK("http://evil","x")'
+
+
+@pytest.mark.parametrize("args", [["log", "-f", "csv"], ["list", "-r", "31", "-f", "csv"], ["regions", "-f", "csv"], ["export"]])
+def test_no_csv_ptrack_writes_holds_a_formula(runner: CliRunner, ws_dir: Path, args: list[str]) -> None:
+    _ok(runner, "update", "T08", "-r", "31", "-s", "blocked", "-m", FORMULA, "--source", "+cmd", "--by", "@me")
+    text = _ok(runner, *args).lstrip("\ufeff")
+    cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
+    assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r")) or (c.startswith("-") and not _number(c))]
+    if args[0] == "log":
+        assert "'" + FORMULA in cells
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True

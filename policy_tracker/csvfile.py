@@ -1,0 +1,52 @@
+"""The one CSV writer: every CSV ptrack writes (export, list, log, regions) goes through it (pure text)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+from policy_tracker.numbers import format_number
+
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _quoted_formula(cell: str) -> bool:
+    return cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_START)
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet will show as text, never run as a formula (a plain number, -3.5, is left alone)."""
+    if _quoted_formula(cell):
+        return "'" + cell  # so that reading it back strips only the quote added here
+    if not cell.startswith(FORMULA_START):
+        return cell
+    try:
+        float(cell)
+    except ValueError:
+        return "'" + cell
+    return cell
+
+
+def unneutralise(cell: str) -> str:
+    """The text `neutralise` was given: the quote it added is taken off again (what `import` reads)."""
+    return cell[1:] if _quoted_formula(cell) else cell
+
+
+def cell_text(value: object) -> str:
+    """A value as a CSV cell: numbers with all their digits, None empty, text that cannot run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format_number(value)
+    return neutralise(str(value))
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]], *, line_end: str = "\n") -> str:
+    """A CSV document: the header, then one line per row, every cell through `cell_text`."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=line_end)
+    writer.writerow(header)
+    writer.writerows([cell_text(c) for c in row] for row in rows)
+    return buf.getvalue()
