@@ -237,6 +237,8 @@ def _same(a: JsonValue, b: JsonValue) -> bool:
 def plan_undo(record: Record, entry: HistoryEntry) -> RecordChange:
     """The changes that put back what `entry` changed, refused if the record moved on since."""
     plan = RecordChange(task_of(record), region_of(record), note=f"undo of {entry.change}")
+    if not entry.changes:
+        raise PtrackError(f"change {entry.change} only recorded a note: there is nothing to revert", fix="Add a new note instead")
     for change in reversed(entry.changes):
         now = current_value(record, change.field)
         if not _same(now, change.new):

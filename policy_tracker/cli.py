@@ -602,7 +602,8 @@ def import_csv(
         change = plan_edit(
             record, item.edit, indicators=names[item.task], require_evidence=ws.config.require_evidence, stamp=stamp
         )
-        change.note = f"import of {file.name}" + (f": {change.note}" if change.note else "")
+        if change.changes or change.note:  # a row that changes nothing and says nothing is no change
+            change.note = f"import of {file.name}" + (f": {change.note}" if change.note else "")
         change.by = item.by
         return change
 

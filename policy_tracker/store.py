@@ -590,14 +590,15 @@ def history(
 
 
 def newest_change(ws: Workspace) -> str | None:
-    """The change set of the newest history entry of the workspace, or None when nothing was ever recorded."""
+    """The change set of the newest history entry that changed something (a note alone has nothing to revert),
+    or None when there is none."""
     from policy_tracker import index, query
 
-    national = query.history_rows([("CN", t) for t in ws.tasks])[:1]
+    national = [r for r in query.history_rows([("CN", t) for t in ws.tasks]) if r.entry.changes][:1]
 
     def work(ix: Index) -> list[HistoryRow]:
         refresh_index(ix, None)
-        first = next(ix.history(), None)
+        first = next((h for h in ix.history() if h[2].changes), None)
         return list(index.merge_history(national, [query.HistoryRow(*first)] if first else []))
 
     rows = index.run(ws.root, work)
@@ -967,7 +968,7 @@ def change_records(
                 raise PtrackError(f"task file {display_path(path)} is missing", fix="Run `ptrack validate`")
             current = _parse_record(path, before, task, region)
             record_plan = plan(current)
-            if not record_plan.changes:
+            if not record_plan.changes and not record_plan.note:  # a note alone is a change: it is recorded
                 continue
             entry = history_entry(record_plan, stamp)
             source_text = before if before is not None else dump_yaml(_new_region_record(task, region))

@@ -183,3 +183,35 @@ def _number(cell: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# ---------------------------------------------------------------------------------------------- 12. a note alone
+
+
+def test_a_note_alone_is_recorded_as_a_change(runner: CliRunner, ws_dir: Path) -> None:
+    out = _ok(runner, "update", "T02", "--note", "市政府常务会议审议通过", "--by", "王")
+    assert "Recorded" in out and "note only" in out
+    (entry,) = json.loads(_ok(runner, "log", "-f", "json"))
+    assert (entry["task"], entry["by"], entry["note"], entry["changes"]) == ("T02", "王", "市政府常务会议审议通过", [])
+    _ok(runner, "validate")
+    _ok(runner, "update", "T08", "-r", "31", "-s", "in_progress")
+    _ok(runner, "update", "T08", "-r", "31", "-m", "a note after it")
+    assert "status: in_progress → not_started" in _ok(runner, "undo")  # the newest change with something to revert
+
+
+def test_a_note_only_row_of_an_import_is_recorded(runner: CliRunner, ws_dir: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "notes.csv"
+    sheet.write_text(HEADER + "T08,31,,,,,,市政府常务会议审议通过,王\n", encoding="utf-8")
+    _ok(runner, "import", str(sheet))
+    (entry,) = json.loads(_ok(runner, "log", "-f", "json"))
+    assert entry["note"] == "import of notes.csv: 市政府常务会议审议通过" and entry["by"] == "王"
+    before = snapshot(ws_dir)
+    sheet.write_bytes(_ok_bytes(runner, "export"))
+    _ok(runner, "import", str(sheet))  # an export reads back as no change, not as a note
+    assert snapshot(ws_dir) == before
+
+
+def _ok_bytes(runner: CliRunner, *args: str) -> bytes:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.stderr
+    return result.stdout_bytes
