@@ -103,6 +103,7 @@ def command(name: str) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            _refuse_options_as_values(fn, kwargs)
             try:
                 return fn(*args, **kwargs)
             except WorkspaceInvalid as e:
@@ -119,6 +120,44 @@ def command(name: str) -> Callable[[F], F]:
         return fn
 
     return decorate
+
+
+@functools.cache
+def _option_names(fn: Callable[..., Any]) -> dict[str, str]:
+    """Every name of every option of a command (--note, -m, --help) -> the parameter it sets ("" for --help)."""
+    import inspect
+    import typing
+
+    from typer.models import OptionInfo
+
+    names = {"--help": "", "-h": ""}
+    hints = typing.get_type_hints(fn, include_extras=True)
+    for param in inspect.signature(fn).parameters.values():
+        info = next((m for m in getattr(hints.get(param.name), "__metadata__", ()) if isinstance(m, OptionInfo)), None)
+        if info is None:
+            continue
+        # in Annotated[..., typer.Option("--note", "-m")] Typer keeps the first name as the "default"
+        first = (info.default,) if isinstance(info.default, str) and info.default.startswith("-") else ()
+        decls = (*first, *(info.param_decls or ())) or (f"--{param.name.replace('_', '-')}",)
+        names.update((name, param.name) for decl in decls for name in decl.split("/") if name.startswith("-"))
+    return names
+
+
+def _refuse_options_as_values(fn: Callable[..., Any], values: dict[str, Any]) -> None:
+    """`update -m --dry-run` would record the note "--dry-run": a value that names one of the command's own
+    options is a slip, never meant, so it is refused rather than taken."""
+    names = _option_names(fn)
+    flags = {param: name for name, param in reversed(list(names.items())) if name.startswith("--")}
+    for param, value in values.items():
+        given = value if isinstance(value, list) else [value]
+        slip = next((str(v) for v in given if isinstance(v, str | Path) and str(v) in names), None)
+        if slip is not None:
+            flag = flags.get(param, param)
+            raise typer.BadParameter(
+                f"'{slip}' is one of this command's options, not a value. Give {flag} its value, and {slip} on its own"
+                f" (to record the text '{slip}' itself, put it in a sentence)",
+                param_hint=flag,
+            )
 
 
 def _version(value: bool) -> None:

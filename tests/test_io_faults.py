@@ -215,3 +215,28 @@ def _ok_bytes(runner: CliRunner, *args: str) -> bytes:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.stderr
     return result.stdout_bytes
+
+
+# ---------------------------------------------------------------------------------------------- 13. a value that is an option
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["update", "T08", "-m", "--dry-run", "-s", "in_progress"], "--note"),
+        (["update", "T08", "-s", "in_progress", "--source", "-m"], "--source"),
+        (["update", "T08", "-i", "--dry-run"], "--indicator"),
+        (["export", "-o", "--region"], "--output"),
+        (["log", "--by", "--since"], "--by"),
+        (["list", "--region", "-f"], "--region"),
+    ],
+)
+def test_a_value_that_is_one_of_the_commands_options_is_refused(
+    runner: CliRunner, ws_dir: Path, tmp_path: Path, args: list[str], option: str
+) -> None:
+    before = snapshot(ws_dir)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert option in result.stderr and "is one of this command's options" in result.stderr
+    assert snapshot(ws_dir) == before
+    assert not (tmp_path / "--region").exists()
