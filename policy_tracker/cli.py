@@ -42,6 +42,12 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+class ExportFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+    xlsx = "xlsx"
+
+
 class ReportFormat(str, Enum):
     markdown = "markdown"
     html = "html"
@@ -593,7 +599,10 @@ def undo(
 
 @command("import")
 def import_csv(
-    file: Annotated[Path, typer.Argument(help="CSV file: UTF-8 (with or without BOM) or GB18030.", show_default=False)],
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV file (UTF-8, with or without BOM, or GB18030) or Excel workbook (.xlsx).", show_default=False),
+    ],
     encoding: Annotated[
         str | None,
         typer.Option(
@@ -622,7 +631,12 @@ def import_csv(
         raw = file.read_bytes()
     except OSError as e:
         raise PtrackError(f"cannot read {file}: {e.strerror}") from None
-    rows = exchange.read_rows(exchange.decode(raw, str(file), encoding), str(file))
+    if raw.startswith(b"PK\x03\x04") or file.suffix.lower() == ".xlsx":  # a workbook (a zip), whatever its name
+        from policy_tracker.workbook import read_workbook_rows
+
+        rows = read_workbook_rows(raw, str(file))
+    else:
+        rows = exchange.read_rows(exchange.decode(raw, str(file), encoding), str(file))
 
     def current(task: str, region: str) -> Task | RegionRecord:
         return _current_record(ws, task, region)
@@ -661,20 +675,32 @@ def _current_record(ws: Workspace, task: str, region: str) -> Task | RegionRecor
 @command("export")
 def export(
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="csv (opens in Excel, reads back with import) or json (every field).")
-    ] = Format.csv,
+        ExportFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv (opens in Excel, reads back with import), json (every field) or xlsx (a workbook: tasks, "
+            "records, observations, assessments, matrix). Default: from the -o file's extension, else csv.",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")] = None,
     region: Annotated[str | None, typer.Option("--region", "-r", help="Only records of this region or inside it.")] = None,
+    lang: LangOpt = Lang.both,
     data: DataOpt = None,
 ) -> None:
-    """Export the records: status and observations as CSV for spreadsheets, or everything as JSON.
+    """Export the records: status and observations as CSV for spreadsheets, everything as JSON, or a workbook.
 
     The CSV is UTF-8 with a byte-order mark (Excel shows the Chinese text intact), no cell can run as a
-    formula, and `ptrack import` reads it back as no change.
+    formula, and `ptrack import` reads it back as no change. The workbook (xlsx) has a sheet per table with
+    frozen headers, a drop-down of statuses, numbers as numbers and codes as text; `--lang zh` gives Chinese
+    headers; its records sheet, too, reads back through `ptrack import` as no change.
 
     Examples:
 
       ptrack export -o all.csv
+
+      ptrack export --region 江苏省 --lang zh -o 江苏.xlsx
 
       ptrack export --region 长三角 --format json -o yrd.json
     """
@@ -683,14 +709,24 @@ def export(
     ws = _workspace(data)
     members = query.region_members(ws.regions, query.find_region(ws.regions, region).code) if region else None
     records = _records(ws, members, with_national=members is None or "CN" in members)
-    if fmt is Format.csv:
+    suffix = output.suffix.lower() if output is not None else ""
+    kind = fmt or {".xlsx": ExportFormat.xlsx, ".json": ExportFormat.json}.get(suffix, ExportFormat.csv)
+    if kind is ExportFormat.csv:
         payload = exchange.export_csv(exchange.export_rows(records))
-    elif fmt is Format.json:
+    elif kind is ExportFormat.json:
         payload = render.records_json(records).encode("utf-8")
     else:
-        raise PtrackError(f"export has no {fmt.value} format", fix="Use csv or json")
+        from policy_tracker.matrix import build_matrix
+        from policy_tracker.workbook import export_workbook
+
+        _, assessed, scope, _ = _assess(ws, None, region or "CN", None, "linear", None)
+        matrix = build_matrix(ws.tasks, ws.regions, scope, assessed, max_columns=None)
+        payload = export_workbook(records, ws.tasks, ws.regions, assessed, matrix, lang.value)
     if output is None:
+        if kind is ExportFormat.xlsx and sys.stdout.isatty():
+            raise PtrackError("a workbook cannot be shown on the terminal", fix="Add -o FILE.xlsx")
         sys.stdout.buffer.write(payload)
+        sys.stdout.flush()
         return
     store.write_output(output, payload)
     print(f"Wrote {len(records)} records to {output}", file=sys.stderr)

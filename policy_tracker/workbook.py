@@ -1,0 +1,335 @@
+"""Excel workbooks in and out (openpyxl): the export offices open, and the import of the sheet they send back.
+
+openpyxl is imported inside the functions, so only `export --format xlsx` and an .xlsx import pay for it. Every
+cell ptrack writes is typed on purpose: numbers as numbers, codes and dates as text, and user text always as a
+string, never a formula (a note "=HYPERLINK(...)" stays those characters).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from policy_tracker.errors import PtrackError
+from policy_tracker.exchange import COLUMNS, Row, export_rows, neutralise, read_rows
+from policy_tracker.matrix import Matrix, cell_lines, region_name
+from policy_tracker.models import STATUS_LABELS, STATUSES, Region, RegionRecord, Task
+from policy_tracker.numbers import format_number
+from policy_tracker.progress import ASSESSMENT_LABELS, TASK_LABELS, TaskProgress
+
+MAX_XLSX_BYTES = 50 * 1024 * 1024
+
+# The import's columns as the records sheet heads them; an .xlsx import maps these back (both languages).
+RECORD_HEADERS_ZH = {
+    "task": "任务",
+    "region": "地区",
+    "status": "状态",
+    "indicator": "指标",
+    "value": "数值",
+    "date": "日期",
+    "source": "来源",
+    "note": "说明",
+    "by": "填报人",
+}
+SHEETS = {  # key: (zh, en); the records sheet is the one `import` reads
+    "tasks": ("任务", "tasks"),
+    "records": ("地区记录", "records"),
+    "observations": ("观测值", "observations"),
+    "assessments": ("评估", "assessments"),
+    "matrix": ("任务×地区", "matrix"),
+}
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "zh" else pair[1] if lang == "en" else f"{pair[0]} {pair[1]}"
+
+
+def _sheet_name(key: str, lang: str) -> str:
+    return SHEETS[key][0] if lang == "zh" else SHEETS[key][1]
+
+
+@dataclass(frozen=True)
+class Code:
+    """Text that looks like a number but is an identifier (region code 010100, a year 2024): stored as text."""
+
+    text: str
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes in a spreadsheet: CJK and full-width characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _write(sheet: Any, header: Sequence[str], rows: Iterable[Sequence[object]], code_columns: Sequence[int] = ()) -> None:
+    """Header, rows, frozen header row, and widths that fit CJK text; user text is forced to a string."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    sheet.append(list(header))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="EEF1F5")
+    widths = [display_width(h) for h in header]
+    for r, values in enumerate(rows, start=2):
+        for c, value in enumerate(values, start=1):
+            cell = sheet.cell(row=r, column=c)
+            if isinstance(value, Code):
+                cell.value = value.text
+                cell.data_type = "s"
+                cell.number_format = "@"
+                shown = value.text
+            elif isinstance(value, str):
+                cell.value = value
+                cell.data_type = "s"  # never a formula, whatever the text starts with
+                shown = max(value.split("\n"), key=display_width) if value else ""
+                if "\n" in value:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+            else:
+                cell.value = value  # a number (or None)
+                shown = "" if value is None else str(value)
+            widths[c - 1] = max(widths[c - 1], display_width(shown))
+    for c in code_columns:
+        for cells in sheet.iter_cols(min_col=c, max_col=c, min_row=2):
+            for cell in cells:
+                cell.number_format = "@"
+    from openpyxl.utils import get_column_letter
+
+    for c, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(c)].width = min(60, max(6, width + 2))
+    sheet.freeze_panes = "A2"
+
+
+def _status_dropdown(sheet: Any, column: int, lang: str) -> None:
+    """A drop-down of the statuses import accepts, on every row below the header."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    values = [STATUS_LABELS[s][0] for s in STATUSES] if lang == "zh" else list(STATUSES)
+    rule = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True)
+    rule.error = "不是有效状态 / not a valid status: " + ", ".join(values)
+    rule.errorTitle = "状态 status"
+    letter = get_column_letter(column)
+    rule.add(f"{letter}2:{letter}1048576")
+    sheet.add_data_validation(rule)
+
+
+def _number_or_text(text: str) -> object:
+    """A plain number as a number (so Excel sums it); anything else (>5, a word, empty) as it is."""
+    if not text or text[0] in "<>~":
+        return text
+    try:
+        return float(text) if any(ch in text for ch in ".eE") else int(text)
+    except ValueError:
+        return text
+
+
+def export_workbook(
+    records: Sequence[tuple[str, Task | RegionRecord]],
+    tasks: Sequence[Task],
+    regions: Sequence[Region],
+    assessed: Sequence[TaskProgress],
+    matrix: Matrix | None,
+    lang: str,
+) -> bytes:
+    """The workbook: tasks, region records (what import reads back as no change), observations, assessments, matrix."""
+    from openpyxl import Workbook
+
+    names = {r.code: r for r in regions}
+    zh = lang == "zh"
+
+    def region_text(code: str) -> str:
+        found = names.get(code)
+        return region_name(found, lang) if found else code
+
+    book = Workbook()
+    book.remove(book.worksheets[0])  # the default sheet: every sheet here is made by name
+    sheet = book.create_sheet(_sheet_name("tasks", lang))
+    header = (
+        ["编号", "序号", "标签", "标题", "英文标题", "章", "服务目标", "状态", "牵头地区", "牵头单位"]
+        if zh
+        else ["id", "number", "label", "title_zh", "title_en", "chapter", "serves", "status", "owner", "lead_units"]
+    )
+    _write(
+        sheet,
+        header,
+        (
+            [
+                Code(t.id),
+                t.number,
+                t.label,
+                t.title_zh,
+                t.title_en,
+                t.chapter,
+                ", ".join(t.serves),
+                STATUS_LABELS[t.status][0] if zh else t.status,
+                Code(t.owner),
+                "、".join(t.lead_units),
+            ]
+            for t in tasks
+        ),
+    )
+    _status_dropdown(sheet, 8, lang)
+
+    sheet = book.create_sheet(_sheet_name("records", lang))
+    rows = export_rows(records)
+    if zh:
+        for row in rows:
+            if row[2]:
+                row[2] = STATUS_LABELS[row[2]][0]
+    _write(
+        sheet,
+        [RECORD_HEADERS_ZH[c] for c in COLUMNS] if zh else list(COLUMNS),
+        ([Code(r[0]), Code(r[1]), r[2], r[3], _number_or_text(r[4]), Code(r[5]), *r[6:]] for r in rows),
+    )
+    _status_dropdown(sheet, 3, lang)
+
+    sheet = book.create_sheet(_sheet_name("observations", lang))
+    header = (
+        ["任务", "地区", "地区名称", "指标", "指标名称", "单位", "日期", "数值", "限定", "文字值", "发布单位", "来源", "说明"]
+        if zh
+        else ["task", "region", "region_name", "indicator", "indicator_name", "unit", "date", "value", "qualifier",
+              "value_text", "publisher", "source", "note"]
+    )  # fmt: skip
+    definitions = {t.id: {i.id: i for i in t.indicators} for t in tasks}
+    observation_rows = []
+    for region, record in records:
+        task = record.id if isinstance(record, Task) else record.task
+        for ind in record.indicators:
+            known = definitions.get(task, {}).get(ind.id)
+            for o in ind.observations:
+                observation_rows.append(
+                    [
+                        Code(task),
+                        Code(region),
+                        region_text(region),
+                        ind.id,
+                        (known.name_zh if zh else known.name_en) if known else "",
+                        o.unit or (known.unit if known else ""),
+                        Code(o.date),
+                        o.value,
+                        o.qualifier or "",
+                        o.value_text or "",
+                        o.publisher or "",
+                        o.source,
+                        o.note or "",
+                    ]
+                )
+    _write(sheet, header, observation_rows)
+
+    sheet = book.create_sheet(_sheet_name("assessments", lang))
+    header = (
+        ["任务", "地区", "地区名称", "状态", "评估", "进展", "评级", "最新说明", "指标", "指标评估"]
+        if zh
+        else ["task", "region", "region_name", "status", "assessment", "progress", "rating", "latest_note", "indicator",
+              "indicator_assessment"]
+    )  # fmt: skip
+    assessment_rows: list[list[object]] = []
+    for t in assessed:
+        base: list[object] = [
+            Code(t.task.id),
+            Code(t.region),
+            region_text(t.region),
+            _pick(STATUS_LABELS[t.status], lang),
+            _pick(TASK_LABELS[t.assessment], lang),
+            t.progress,
+            t.rating or "",
+            t.latest_note or "",
+        ]
+        if not t.indicators:
+            assessment_rows.append([*base, "", ""])
+        for p in t.indicators:
+            assessment_rows.append([*base, p.indicator, _pick(ASSESSMENT_LABELS[p.assessment], lang)])
+    _write(sheet, header, assessment_rows)
+    for cells in sheet.iter_cols(min_col=6, max_col=6, min_row=2):
+        for cell in cells:
+            cell.number_format = "0%"
+
+    if matrix is not None:
+        sheet = book.create_sheet(_sheet_name("matrix", lang))
+        header = ["任务" if zh else "task", "标题" if zh else "title", *(region_name(c, lang) for c in matrix.columns)]
+        matrix_rows = [
+            [Code(task.id), task.title_zh if lang != "en" else task.title_en, *("\n".join(cell_lines(c, lang)) for c in cells)]
+            for task, cells in zip(matrix.tasks, matrix.rows, strict=True)
+        ]
+        _write(sheet, header, matrix_rows)
+        sheet.freeze_panes = "C2"
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+def _cell_text(value: object) -> str:
+    """A cell as the text a CSV would hold: numbers without a trailing .0, dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return format_number(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def read_workbook_rows(data: bytes, name: str) -> list[Row]:
+    """The import rows of a workbook's records sheet: the same rows the CSV reader yields for the same table.
+
+    The sheet is the one named records / 地区记录 (what `export --format xlsx` writes), else the only or the active
+    one. Row numbers are the sheet's. Header names and dates then go through the CSV reader's own rules.
+    """
+    from openpyxl import load_workbook
+
+    if len(data) > MAX_XLSX_BYTES:
+        raise PtrackError(f"{name} is {len(data):,} bytes, over the {MAX_XLSX_BYTES:,} limit", fix="Split it into smaller files")
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as e:
+        raise PtrackError(f"{name} is not an Excel workbook (.xlsx): {e}", fix="Save it from Excel or WPS as .xlsx") from None
+    wanted = {v for pair in (SHEETS["records"],) for v in pair}
+    sheet = next((book[s] for s in book.sheetnames if s in wanted), None) or book.active
+    if sheet is None:
+        raise PtrackError(f"{name} has no sheet to read", fix="Put the records on the first sheet")
+    headers = {v: k for k, v in RECORD_HEADERS_ZH.items()}
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    sheet_rows: dict[int, int] = {}  # the CSV line a row starts on -> its row in the sheet
+    line = 1
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = [_cell_text(v) for v in values]
+        while cells and not cells[-1].strip():
+            cells.pop()  # trailing empty cells: Excel's used range is often wider than the table
+        if number == 1:
+            cells = [headers.get(c.strip(), c) for c in cells]
+        elif not cells:
+            continue
+        sheet_rows[line] = number
+        before = buf.tell()
+        writer.writerow([neutralise(c) for c in cells] if number > 1 else cells)
+        line += buf.getvalue()[before:].count("\n")
+    book.close()
+    width = len(next(csv.reader(io.StringIO(buf.getvalue().split("\n", 1)[0])), []))
+    text = _padded(buf.getvalue(), width)
+    return [Row(sheet_rows.get(r.number, r.number), r.cells) for r in read_rows(text, name)]
+
+
+def _padded(text: str, width: int) -> str:
+    """Every row with the header's number of cells (a sheet row may end early where its last cells are empty)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for cells in csv.reader(io.StringIO(text, newline="")):
+        writer.writerow(cells + [""] * (width - len(cells)) if len(cells) < width else cells)
+    return out.getvalue()
