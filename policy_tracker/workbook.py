@@ -16,8 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from policy_tracker.csvfile import neutralise
 from policy_tracker.errors import PtrackError
-from policy_tracker.exchange import COLUMNS, Row, export_rows, neutralise, read_rows
+from policy_tracker.exchange import COLUMNS, Row, export_rows, read_rows
 from policy_tracker.matrix import Matrix, cell_lines, region_name
 from policy_tracker.models import STATUS_LABELS, STATUSES, Region, RegionRecord, Task
 from policy_tracker.numbers import format_number
