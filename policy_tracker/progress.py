@@ -374,9 +374,13 @@ def _put(data: dict[str, Any], name: str, value: object) -> None:
     if entry is None:
         entry = {"id": indicator, "observations": []}
         indicators.append(entry)
-    entry["observations"] = [o for o in entry.get("observations", []) if o["date"] != date]
+    # issue 9 (data): one date may hold figures on two bases; the store changes the first of that date, so does this
+    observations = entry.setdefault("observations", [])
+    at = next((k for k, o in enumerate(observations) if o["date"] == date), None)
+    if at is not None:
+        del observations[at]
     if value is not None:
-        entry["observations"].append(value)
+        observations.insert(len(observations) if at is None else at, value)
 
 
 # ---------------------------------------------------------------------------------------------- roll-ups

@@ -25,6 +25,7 @@ from policy_tracker.models import (
     STATUS_LABELS,
     Indicator,
     IndicatorData,
+    Observation,
     Region,
     RegionRecord,
     Task,
@@ -201,6 +202,12 @@ def _figure(
     )
 
 
+def _latest_figures(observations: Sequence[Observation], latest: Observation) -> str:
+    """The latest figure, and beside it any other figure of that date in another unit or basis (88.1; 89.3 扣除…)."""
+    same_date = [o for o in observations if o.date == latest.date and o.value is not None and o is not latest]
+    return "; ".join(_figure(o.value, o.qualifier, o.date, o.unit, o.basis) for o in [latest, *same_date])
+
+
 def _indicator_block(ind: Indicator, data: Indicator | IndicatorData | None, lang: Lang) -> Group:
     """One indicator as a few labelled lines: readable at 80 columns, where a wide table is not."""
     observations = data.observations if data else []
@@ -211,7 +218,7 @@ def _indicator_block(ind: Indicator, data: Indicator | IndicatorData | None, lan
     base = _figure(b.value, None, b.date, b.unit, b.basis) if b else "—"
     words = [o for o in observations if o.value is None and o.value_text]
     if latest:
-        now = _figure(latest.value, latest.qualifier, latest.date, latest.unit, latest.basis)
+        now = _latest_figures(observations, latest)
     elif words:  # the source gives only words: show them rather than a blank
         latest = max(words, key=lambda o: o.date)
         now = f"{latest.value_text} ({latest.date})"
@@ -313,7 +320,7 @@ def task_markdown(ws: Workspace, task: Task, record: Task | RegionRecord) -> str
                 (
                     f"{ind.name_zh} ({ind.unit})",
                     _figure(baseline.value, None, baseline.date, baseline.unit, baseline.basis) if baseline else "—",
-                    _figure(latest.value, latest.qualifier, latest.date, latest.unit, latest.basis) if latest else "—",
+                    _latest_figures(data.observations, latest) if data and latest else "—",
                     source_text(latest.publisher, None, latest.source) if latest else "",
                 )
             )

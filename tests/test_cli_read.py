@@ -110,6 +110,17 @@ def test_show_markdown(runner: CliRunner, ws_dir: Path) -> None:
     assert "## Measures" in out
 
 
+@pytest.mark.parametrize("fmt", ["markdown", "table"])
+def test_show_gives_each_figure_as_published_and_its_publisher_before_the_address(
+    runner: CliRunner, ws_dir: Path, fmt: str
+) -> None:
+    out = " ".join(_ok(runner, "show", "T13", "-f", fmt).split())  # a terminal panel wraps long lines
+    assert "88.1 (2025); 89.3 (2025; 扣除沙尘异常超标天)" in out  # both 2025 figures, each with its basis
+    assert "生态环境部 (2026-01-28 release, via 中新网) — https://us.usy7.cc/usy0129oYR3Go0a.html" in out
+    out = " ".join(_ok(runner, "show", "T15", "-f", fmt).split())
+    assert "18261 人 (2025)" in out  # in persons, as published, under an indicator in 万人
+
+
 def test_goals_json_counts_and_mapping(runner: CliRunner, ws_dir: Path) -> None:
     goals = json.loads(_ok(runner, "goals", "-f", "json"))
     g2030, g2035 = goals

@@ -262,6 +262,40 @@ def test_a_record_as_of_a_past_date_is_rebuilt_from_its_history() -> None:
     assert as_of_record(record, dt.datetime(2027, 1, 1, tzinfo=cst)) is record
 
 
+def test_rebuilding_a_past_record_keeps_the_other_figure_of_the_same_date() -> None:
+    """A date holding two bases (88.1 plain, 89.3 扣除沙尘异常超标天): undoing a correction of one keeps the other."""
+
+    def entry(change: str, at: str, changes: list[Change]) -> HistoryEntry:
+        return HistoryEntry(change=change, at=at, by="x", changes=changes)
+
+    air = "good_air_quality_days_share"
+    plain, dust = (
+        {"date": "2025", "value": 88.1, "source": "s"},
+        {"date": "2025", "value": 89.3, "basis": "扣除沙尘异常超标天", "source": "s"},
+    )
+    record = RegionRecord.model_validate(
+        {
+            "schema_version": 1,
+            "task": "T13",
+            "region": "31",
+            "revision": 2,
+            "status": "in_progress",
+            "indicators": [{"id": air, "observations": [plain, dust]}],
+            "history": [
+                entry("a", "2026-01-10T10:00:00+08:00", [Change(field="status", old="not_started", new="in_progress")]),
+                entry(
+                    "b",
+                    "2026-03-01T10:00:00+08:00",
+                    [Change(field=f"observation:{air}:2025", old={**plain, "value": 88.0}, new=plain)],
+                ),
+            ],
+        }
+    )
+    february = as_of_record(record, dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc))
+    assert february is not None
+    assert [(o.value, o.basis) for o in february.indicators[0].observations] == [(88.0, None), (89.3, "扣除沙尘异常超标天")]
+
+
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 
 
