@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from policy_tracker import __version__
-from policy_tracker.errors import PtrackError, WorkspaceInvalid
+from policy_tracker.errors import Interrupted, PtrackError, WorkspaceInvalid
 
 if TYPE_CHECKING:
     from policy_tracker.changes import Edit, NewObservation, RecordChange, Stamp
@@ -111,7 +112,15 @@ def command(name: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             _refuse_options_as_values(fn, kwargs)
             try:
-                return fn(*args, **kwargs)
+                with _terminate_as_interrupt():
+                    return fn(*args, **kwargs)
+            except Interrupted as e:
+                print(e.what, file=sys.stderr)
+                raise typer.Exit(e.exit_code) from None
+            except KeyboardInterrupt:
+                # Writes hold signals back until they are done (see journal): here, nothing was being written.
+                print("Interrupted: nothing was written", file=sys.stderr)
+                raise typer.Exit(130) from None
             except WorkspaceInvalid as e:
                 for problem in e.problems:
                     print(_shown(problem), file=sys.stderr)
@@ -166,6 +175,32 @@ def _refuse_options_as_values(fn: Callable[..., Any], values: dict[str, Any]) ->
             )
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that a command ends the same way (exit 143)."""
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(_signum: int, _frame: Any) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except _Terminated:
+        print("Interrupted: nothing was written", file=sys.stderr)
+        raise typer.Exit(143) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"ptrack {__version__}")
@@ -191,7 +226,16 @@ def _workspace(data: Path | None) -> Workspace:
     location = store.find_workspace(data)
     if location.created:
         print(f"Created your workspace at {location.root} from the bundled dataset (`ptrack where` explains).", file=sys.stderr)
+    _recover(location.root)
     return store.load_workspace(location.root)
+
+
+def _recover(root: Path) -> None:
+    from policy_tracker import store
+
+    recovered = store.recover_interrupted(root)
+    if recovered:
+        print(recovered, file=sys.stderr)
 
 
 def _format(fmt: Format | None, allowed: tuple[Format, ...], piped: Format) -> Format:
@@ -966,6 +1010,7 @@ def validate(data: DataOpt = None) -> None:
     from policy_tracker import store
 
     location = store.find_workspace(data)
+    _recover(location.root)
     try:
         ws, n_records = store.validate_workspace(location.root)
     except WorkspaceInvalid as e:

@@ -47,3 +47,12 @@ class WorkspaceInvalid(PtrackError):
             fix="Fix the lines above, then check with `ptrack validate`",
         )
         self.problems = problems
+
+
+class Interrupted(PtrackError):
+    """SIGINT or SIGTERM ended a command; the message says what state the workspace was left in."""
+
+    def __init__(self, signum: int, what: str) -> None:
+        super().__init__(what)
+        self.signum = signum
+        self.exit_code = 128 + signum  # the shell's convention: 130 for Ctrl-C, 143 for SIGTERM

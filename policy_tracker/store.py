@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import io
+import logging
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -23,6 +27,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
+from policy_tracker import journal
 from policy_tracker.changes import RecordChange, Stamp, history_entry, parse_observation_field
 from policy_tracker.errors import Problem, PtrackError, WorkspaceInvalid
 from policy_tracker.models import (
@@ -159,15 +164,19 @@ class _FileProblem(Exception):
 
 def read_text(path: Path) -> str:
     """The text of a workspace file, refusing what is too large or not UTF-8."""
+    return _decode(read_bytes(path), display_path(path))
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a workspace file, refusing what is too large."""
     shown = display_path(path)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise _FileProblem(Problem(shown, None, None, f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,} limit"))
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as e:
         raise _FileProblem(Problem(shown, None, None, f"cannot read: {e.strerror}")) from None
-    return _decode(raw, shown)
 
 
 def _decode(raw: bytes, shown: str) -> str:
@@ -348,7 +357,7 @@ def _copy_dataset_new(target: Path) -> None:
         raise PtrackError(f"cannot create the workspace {target}: {e.strerror}", fix="Check the folder's permissions") from None
 
 
-GITIGNORE_LINES = (".ptrack.lock", ".*.tmp")  # this machine's, not the team's
+GITIGNORE_LINES = (".ptrack.lock", ".ptrack-journal/", ".*.tmp")  # this machine's, not the team's
 
 
 def _ignore_local_files(target: Path) -> None:
@@ -655,6 +664,9 @@ def validate_workspace(root: Path) -> tuple[Workspace, int]:
     problems.extend(
         Problem(display_path(p), None, None, "left over from an interrupted write: delete it") for p in _temp_files(root)
     )
+    if journal.pending(root):
+        pending = display_path(root / journal.JOURNAL_DIR)
+        problems.append(Problem(pending, None, None, "an interrupted change is pending: run `ptrack log` to complete it"))
     if problems or ws is None:
         raise WorkspaceInvalid(problems)
     return ws, count
@@ -700,31 +712,67 @@ def _check_records(ws: Workspace, records: Iterable[Checked], lines: _LineFinder
 # ---------------------------------------------------------------------------------------------- writing
 
 LOCK_FILE = ".ptrack.lock"
-LOCK_TIMEOUT_S = 30.0
+LOCK_TIMEOUT_S = 600.0  # generous: a long import may hold the lock a while, and a waiting writer says it waits
+
+
+class _LockTimeout(Exception):
+    pass
 
 
 @contextmanager
-def locked(root: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
-    """One writer at a time per workspace, across processes (an OS lock: released even if the process dies)."""
+def locked(root: Path, timeout: float = LOCK_TIMEOUT_S, *, read_only_ok: bool = False) -> Iterator[None]:
+    """One writer at a time per workspace, across processes (an OS lock: released even if the process dies).
+
+    A writer that finds the lock taken says so on stderr and blocks in the OS until it is free, so waiting
+    writers are woken by the release instead of polling for it (and losing the race to a busy writer).
+    `read_only_ok`: in a workspace ptrack cannot write to (a read-only share), go on without the lock; for
+    commands that only read, such as a dry run.
+    """
     path = root / LOCK_FILE
     try:
         handle = open(path, "a+b")  # noqa: SIM115 - held for the whole block
     except OSError as e:
+        if read_only_ok and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            yield
+            return
         raise PtrackError(f"cannot lock the workspace: {e.strerror}", where=display_path(path)) from None
-    deadline = time.monotonic() + timeout
     try:
-        while not _try_lock(handle):
-            if time.monotonic() > deadline:
+        if not _try_lock(handle):
+            logging.getLogger(__name__).warning("Waiting for another ptrack that is writing to this workspace ...")
+            try:
+                _wait_for_lock(handle, timeout)
+            except _LockTimeout:
                 raise PtrackError(
                     f"another ptrack has been writing to this workspace for over {timeout:.0f} s",
                     where=display_path(path),
                     fix="Wait for it to finish and run the command again",
-                )
-            time.sleep(0.01)
+                ) from None
         yield
     finally:
         _unlock(handle)
         handle.close()
+
+
+def _wait_for_lock(handle: IO[bytes], timeout: float) -> None:
+    """Block until the lock is ours; _LockTimeout after `timeout` seconds."""
+    if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        deadline = time.monotonic() + timeout  # no blocking lock with a timeout here: poll
+        while not _try_lock(handle):
+            if time.monotonic() > deadline:
+                raise _LockTimeout
+            time.sleep(0.01)
+        return
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise _LockTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        _lock_blocking(handle)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
@@ -736,6 +784,9 @@ if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
         except OSError:
             return False
         return True
+
+    def _lock_blocking(handle: IO[bytes]) -> None:
+        msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
 
     def _unlock(handle: IO[bytes]) -> None:
         with suppress(OSError):
@@ -750,6 +801,9 @@ else:
         except BlockingIOError:
             return False
         return True
+
+    def _lock_blocking(handle: IO[bytes]) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
 
     def _unlock(handle: IO[bytes]) -> None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
@@ -937,12 +991,23 @@ def _new_region_record(task: str, region: str) -> dict[str, Any]:
 
 @dataclass
 class Written:
-    """One record a change set touched: where, its history entry, and its text before and after."""
+    """One record a change set touched: where, its history entry, its text before and after (line ends as
+    `\n`), and the bytes on disk before (None: no file) and after (the file's BOM and CRLF line ends kept)."""
 
     path: Path
     entry: HistoryEntry
     before: str | None
     after: str
+    old: bytes | None = None
+    new: bytes = b""
+
+
+def recover_interrupted(root: Path) -> str | None:
+    """Complete or roll back a change set a crash interrupted (see `journal`); one line saying which, or None."""
+    if not journal.pending(root):
+        return None
+    with locked(root):
+        return journal.recover(root)
 
 
 def change_records(
@@ -957,15 +1022,21 @@ def change_records(
 
     `plan` sees each record as it is on disk inside the lock, so concurrent writers never lose each
     other's updates. Every new text is validated before anything is written; records with no change are
-    left alone.
+    left alone. The records are written all or none, through the write-ahead journal (`journal`): a crash,
+    a full disk or a signal leaves the workspace wholly before or wholly after the change set. Raises
+    PtrackError (nothing written), or Interrupted saying which of the two states a signal left.
     """
     with locked(root):
+        recovered = journal.recover(root)
+        if recovered:
+            logging.getLogger(__name__).warning(recovered)
         staged: list[Written] = []
         for task, region in targets:
             path = record_path(root, task, region)
-            before = read_text(path) if path.exists() else None
-            if before is None and region == "CN":
+            old = _record_bytes(path) if path.exists() else None
+            if old is None and region == "CN":
                 raise PtrackError(f"task file {display_path(path)} is missing", fix="Run `ptrack validate`")
+            before = _record_text(old, path) if old is not None else None
             current = _parse_record(path, before, task, region)
             record_plan = plan(current)
             if not record_plan.changes and not record_plan.note:  # a note alone is a change: it is recorded
@@ -974,11 +1045,42 @@ def change_records(
             source_text = before if before is not None else dump_yaml(_new_region_record(task, region))
             after = _rewrite(source_text, record_plan.changes, entry)
             _parse_record(path, after, task, region)  # never write what would not load
-            staged.append(Written(path, entry, before, after))
+            staged.append(Written(path, entry, before, after, old, _encode_like(after, old)))
         if not dry_run:
-            for w in staged:
-                atomic_write(w.path, w.after, w.before.encode("utf-8") if w.before is not None else None)
+            journal.apply_change_set(root, [journal.FileChange(w.path, w.old, w.new) for w in staged], change=stamp.change)
         return staged
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _record_bytes(path: Path) -> bytes:
+    try:
+        return read_bytes(path)
+    except _FileProblem as e:
+        raise WorkspaceInvalid([e.problem]) from None
+
+
+def _record_text(raw: bytes, path: Path) -> str:
+    """A record's text with `\n` line ends, whatever the file uses."""
+    try:
+        text = _decode(raw, display_path(path))
+    except _FileProblem as e:
+        raise WorkspaceInvalid([e.problem]) from None
+    return text.replace("\r\n", "\n") if _crlf(raw) else text
+
+
+def _crlf(raw: bytes) -> bool:
+    return b"\r\n" in raw and raw.count(b"\r\n") == raw.count(b"\n")
+
+
+def _encode_like(text: str, old: bytes | None) -> bytes:
+    """New text in the old file's conventions: its byte-order mark and CRLF line ends stay as they were."""
+    if old is None:
+        return text.encode("utf-8")
+    if _crlf(old):
+        text = text.replace("\n", "\r\n")
+    return (_BOM if old.startswith(_BOM) else b"") + text.encode("utf-8")
 
 
 def _parse_record(path: Path, text: str | None, task: str, region: str) -> Task | RegionRecord:

@@ -8,13 +8,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from policy_tracker import store
+from policy_tracker import journal, store
 from policy_tracker.changes import Edit, Stamp, plan_edit
 from policy_tracker.cli import app
 
@@ -23,7 +22,7 @@ from conftest import REPO
 WORKER = """
 import sys
 from pathlib import Path
-from policy_tracker import store
+from policy_tracker import journal, store
 from policy_tracker.changes import Edit, NewObservation, Stamp, plan_edit
 
 root, region, worker, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -64,43 +63,54 @@ def test_concurrent_writers_lose_nothing(ws_dir: Path, same_record: bool) -> Non
     store.validate_workspace(ws_dir)
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.skipif(not hasattr(os, "fork") or not hasattr(signal, "SIGSTOP"), reason="needs fork and POSIX signals")
 def test_a_writer_killed_at_any_moment_leaves_the_old_or_the_new_file(ws_dir: Path) -> None:
+    """The writer stops itself at a random step and a random point of the write (journal.checkpoint), reports
+    it through a pipe, and is killed there: the test waits for that event, never for a time."""
     rng = random.Random(20261128)
     names: dict[str, str] = {}
-    region_path = store.record_path(ws_dir, "T08", "31")
     seen_revisions = set()
-    for trial in range(100):
+    points = ["journal", "commit", "replace:1", "done"]
+    for trial in range(40):
+        stop_step, stop_point = rng.randrange(8), rng.choice(points)
+        read_end, write_end = os.pipe()
         pid = os.fork()
-        if pid == 0:  # the writer: alternate the status of two records until killed
+        if pid == 0:  # the writer: alternate the status of two records until it stops itself
             try:
+                os.close(read_end)
+                os.dup2(write_end, 2)  # checkpoint() reports on stderr
                 for i in range(10**6):
                     stamp = Stamp(change=f"t{trial}-{i}", at="2026-01-01T00:00:00.000+00:00", by="writer")
                     edit = Edit(status=("in_progress", "blocked")[i % 2], note=f"trial {trial} step {i}")
-                    for region in ("31", "CN"):
-                        store.change_records(
-                            ws_dir,
-                            [("T08", region)],
-                            lambda r: plan_edit(r, edit, indicators=names, require_evidence=[], stamp=stamp),  # noqa: B023
-                            stamp,
-                        )
+                    if i == stop_step:
+                        os.environ[journal.ENV_PAUSE] = stop_point
+                    store.change_records(
+                        ws_dir,
+                        [("T08", "31"), ("T08", "CN")],  # one change set over two files
+                        lambda r: plan_edit(r, edit, indicators=names, require_evidence=[], stamp=stamp),  # noqa: B023
+                        stamp,
+                    )
             finally:
                 os._exit(0)
-        time.sleep(rng.uniform(0.0, 0.05))
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        for region in ("31", "CN"):
-            record = store.load_record(ws_dir, "T08", region)  # must load and validate, whatever the moment
-            if record is None:
-                continue
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as reports:
+            assert reports.readline().startswith(b"ptrack paused at")
+            os.waitpid(pid, os.WUNTRACED)  # stopped
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        store.recover_interrupted(ws_dir)  # what the next command does first
+        national, regional = store.load_record(ws_dir, "T08", "CN"), store.load_record(ws_dir, "T08", "31")
+        if regional is None:  # killed before the first change set was written
+            assert national is not None and national.revision == 0
+            continue
+        assert national is not None
+        for record in (national, regional):
             assert record.revision == len(record.history)
-            if record.history:
-                assert record.status == record.history[-1].changes[0].new
-            if region == "31":
-                seen_revisions.add(record.revision)
-    assert region_path.exists() and len(seen_revisions) > 10  # the kills did land at many different moments
-    for leftover in ws_dir.rglob(".*.tmp"):  # a killed writer may leave its temporary file, never a torn record
-        leftover.unlink()
+            assert record.status == record.history[-1].changes[0].new
+        assert [h.change for h in regional.history] == [h.change for h in national.history]  # both or neither
+        seen_revisions.add(regional.revision)
+    assert len(seen_revisions) > 10  # the kills did land at many different moments
+    assert not list(ws_dir.rglob(".*.tmp"))  # the journal leaves no temporary file behind
     store.validate_workspace(ws_dir)
 
 

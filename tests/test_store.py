@@ -267,6 +267,7 @@ def test_init_into_a_repository_keeps_its_gitignore(tmp_path: Path) -> None:
         "*.pdf",
         "# ptrack: local files",
         ".ptrack.lock",
+        ".ptrack-journal/",
         ".*.tmp",
     ]
 

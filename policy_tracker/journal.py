@@ -1,0 +1,350 @@
+"""The write-ahead journal: a change set over many files is written wholly or not at all, even across a crash.
+
+How a change set is written (`apply_change_set`, always under the workspace lock):
+
+1. every file's new content goes into `.ptrack-journal/<k>.new`, fsynced, and every file is checked to
+   still hold what the change was planned on;
+2. `change.json` names each file with the SHA-256 of its old content (or null: the file did not exist) and of
+   its new content; it is written to a temporary name, fsynced and renamed: from that moment the change set is
+   *committed* (a change set of one file needs no manifest: renaming its file is the commit);
+3. each `<k>.new` is renamed over its record, the folders are fsynced;
+4. the journal is deleted, `change.json` last.
+
+The next command that opens the workspace (`recover`, under the lock) finds a journal left by a crash:
+without `change.json` nothing was touched yet and the journal is simply deleted (rolled back); with it, each
+file that does not hold its new content yet and still holds its old content gets it (rolled forward). A file
+that holds neither was changed by someone else since: recovery stops and says so, and keeps the journal.
+When a file cannot be replaced while the command that committed runs (permissions, a disk error), the
+command puts back the files already replaced from the old contents it holds, and says that nothing was written.
+
+Ctrl-C and SIGTERM are held back while a change set is written: before the commit the journal is deleted and
+the command ends with "Interrupted: nothing was written"; after it the files are all replaced first.
+
+For tests, `PTRACK_TEST_PAUSE=<point>` stops the writing process (SIGSTOP) at a named point, after writing
+"ptrack paused at <point>" to stderr: `journal` (journal written, not committed), `commit` (committed, no file
+replaced), `replace:<k>` (k files replaced), `done` (all replaced, journal not yet deleted). A test waits for
+that line, then kills or signals the process: it waits for an event, never for time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from policy_tracker.errors import Interrupted, PtrackError
+
+JOURNAL_DIR = ".ptrack-journal"
+MANIFEST = "change.json"
+_FORMAT = 1
+ENV_PAUSE = "PTRACK_TEST_PAUSE"
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file of a change set: its path (inside the workspace), what it holds now (None: absent) and its new bytes."""
+
+    path: Path
+    old: bytes | None
+    new: bytes
+
+
+def _digest(data: bytes | None) -> str | None:
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+def checkpoint(point: str) -> None:
+    """A named point of the write, where a test can stop this process (see the module docstring)."""
+    if os.environ.get(ENV_PAUSE) == point and hasattr(signal, "SIGSTOP"):
+        os.write(2, f"ptrack paused at {point}\n".encode())
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
+@contextmanager
+def signals_held() -> Iterator[list[int]]:
+    """Hold back SIGINT and SIGTERM: the signals received are listed instead of ending the process."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # only the main thread may set handlers; a library caller in a thread keeps the defaults
+        return
+
+    def hold(signum: int, _frame: Any) -> None:
+        received.append(signum)
+
+    wanted = [signal.SIGINT, signal.SIGTERM]
+    previous = {s: signal.signal(s, hold) for s in wanted}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if sys.platform == "win32":  # pragma: no cover - Windows cannot open a directory
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_synced(path: Path, data: bytes, mode: int = 0o666) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _current(path: Path) -> bytes | None:
+    """What a target holds now; a link or a special file is never read through."""
+    try:
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise PtrackError(
+                f"{path} is not a regular file (a link, a folder or a device)",
+                fix="ptrack writes records only as plain files: replace it with the file itself",
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _install(source: Path, target: Path) -> None:
+    """Rename a journal file over its target, keeping the target's permissions."""
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    os.chmod(source, mode)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+
+
+def _remove(journal: Path) -> None:
+    """Delete a journal, its manifest last: a crash meanwhile leaves a committed journal that is already complete."""
+    manifest = journal / MANIFEST
+    for p in journal.iterdir():
+        if p.name != MANIFEST:
+            p.unlink()
+    with suppress(FileNotFoundError):
+        manifest.unlink()
+    journal.rmdir()  # not synced: should it come back after a power cut, its files are all in place already
+
+
+def _restore(files: Sequence[FileChange], journal: Path) -> None:
+    """Put back the old content of every file that already holds its new content."""
+    touched = set()
+    for k, f in enumerate(files):
+        if _current(f.path) != f.new:
+            continue
+        if f.old is None:
+            f.path.unlink()
+        else:
+            tmp = journal / f"{k}.restore"
+            _write_synced(tmp, f.old)
+            _install(tmp, f.path)
+        touched.add(f.path.parent)
+    for folder in touched:
+        _fsync_dir(folder)
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def apply_change_set(root: Path, files: Sequence[FileChange], *, change: str) -> None:
+    """Write `files` as one change set: all of them or none, across crashes and signals.
+
+    Call it under the workspace lock, after `recover`. Raises PtrackError (nothing written) when a file is
+    not what `old` says (changed by another program) or cannot be written, and Interrupted when SIGINT or
+    SIGTERM arrived meanwhile, saying whether the change set was written wholly or not at all. A long import
+    can call this once per batch: each batch is a change set of its own.
+    """
+    if not files:
+        return
+    journal = root / JOURNAL_DIR
+    if journal.exists():  # pragma: no cover - callers recover first
+        raise PtrackError(f"an interrupted change is pending in {journal}", fix="Run any ptrack command to finish it")
+    entries: list[dict[str, Any]] = []
+    made: list[Path] = []  # folders made for new records, removed again if nothing is written
+    single = len(files) == 1  # one file: its rename is the commit, no manifest is needed
+    with signals_held() as received:
+        try:
+            journal.mkdir()
+            for k, f in enumerate(files):
+                if received:
+                    break
+                _write_synced(journal / f"{k}.new", f.new)
+                entries.append({"path": _relative(root, f.path), "old_sha256": _digest(f.old),
+                                "new": f"{k}.new", "new_sha256": _digest(f.new)})  # fmt: skip
+            for f in files:
+                made.extend(_make_folders(f.path.parent))
+                if not received and _current(f.path) != f.old:
+                    raise PtrackError(
+                        f"{f.path} was changed by another program while ptrack was writing",
+                        fix="Nothing was written; check the file and run the command again",
+                    )
+            checkpoint("journal")
+            if received:
+                raise Interrupted(received[0], "Interrupted: nothing was written")
+            if not single:
+                manifest = {"format": _FORMAT, "change": change, "files": entries}
+                _write_synced(journal / f"{MANIFEST}.tmp", json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
+                os.replace(journal / f"{MANIFEST}.tmp", journal / MANIFEST)
+                _fsync_dir(journal)
+                _fsync_dir(root)
+        except OSError as e:
+            _discard(journal, made)
+            raise PtrackError(
+                f"cannot write the change: {e.strerror} ({e.filename or journal})",
+                fix="Nothing was written; free some space or fix the permissions, then run the command again",
+            ) from None
+        except BaseException:
+            _discard(journal, made)
+            raise
+        # Committed: from here on the change set is completed, by this process or by the next command.
+        checkpoint("commit")
+        try:
+            _roll_forward(root, entries, journal)
+        except OSError as e:
+            _give_back(files, journal, f"cannot write {e.filename or 'a record'}: {e.strerror}")
+        except _Conflict as c:
+            _give_back(files, journal, f"{c.target} was changed by another program while ptrack was writing")
+        _remove_quietly(journal)
+        if received:
+            n = len(files)
+            raise Interrupted(
+                received[0], f"Interrupted after the change was committed: all {n} record{'s' if n != 1 else ''} written"
+            )
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Make a folder and its missing parents; the ones made, deepest first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for f in reversed(missing):
+        f.mkdir()
+    return missing
+
+
+def _discard(journal: Path, made: list[Path]) -> None:
+    """Undo an uncommitted change set: its journal and the empty folders it made go."""
+    shutil.rmtree(journal, ignore_errors=True)
+    for folder in sorted(made, key=lambda f: len(f.parts), reverse=True):
+        with suppress(OSError):
+            folder.rmdir()
+
+
+def _roll_forward(root: Path, entries: list[dict[str, Any]], journal: Path) -> None:
+    folders = set()
+    for k, e in enumerate(entries, 1):
+        target = root / e["path"]
+        now = _digest(_current(target))
+        if now != e["new_sha256"]:
+            if now != e["old_sha256"]:
+                raise _Conflict(target)
+            _install(journal / e["new"], target)
+        folders.add(target.parent)
+        checkpoint(f"replace:{k}")
+    for folder in folders:
+        _fsync_dir(folder)
+    checkpoint("done")
+
+
+class _Conflict(Exception):
+    def __init__(self, target: Path) -> None:
+        super().__init__(str(target))
+        self.target = target
+
+
+def _give_back(files: Sequence[FileChange], journal: Path, why: str) -> None:
+    """A committed change set that cannot be completed is rolled back: every file as it was, or it says so."""
+    try:
+        _restore(files, journal)
+        _remove(journal)
+    except (OSError, PtrackError):
+        raise PtrackError(
+            f"{why}; the change is kept in {JOURNAL_DIR}",
+            fix="Fix the cause (space, permissions) and run any ptrack command: it completes the change",
+        ) from None
+    raise PtrackError(why, fix="Nothing was written: every record is as it was") from None
+
+
+def _remove_quietly(journal: Path) -> None:
+    # All files hold their new content: a journal that cannot be removed now is removed by the next command.
+    with suppress(OSError):
+        _remove(journal)
+
+
+def pending(root: Path) -> bool:
+    """Whether a change set was interrupted in this workspace (one stat: cheap enough for every command)."""
+    return (root / JOURNAL_DIR).exists()
+
+
+def recover(root: Path) -> str | None:
+    """Complete or roll back an interrupted change set; call under the workspace lock.
+
+    Returns one line saying what was done (None when there was nothing to do). Raises PtrackError when a
+    file of the change set was changed since by someone else; the journal is then kept for a person to decide.
+    """
+    journal = root / JOURNAL_DIR
+    if not journal.exists():
+        return None
+    manifest = journal / MANIFEST
+    try:
+        if not manifest.exists():
+            had_files = any(p.suffix == ".new" for p in journal.iterdir())
+            shutil.rmtree(journal)
+            if not had_files:
+                return None
+            return "Rolled back an interrupted change that had not been committed: no record was changed."
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        entries, change = data["files"], data["change"]
+        for e in entries:
+            if ".." in Path(e["path"]).parts or Path(e["path"]).is_absolute():
+                raise PtrackError(f"{manifest} names a file outside the workspace: {e['path']}", fix="Delete the journal")
+        try:
+            _roll_forward(root, entries, journal)
+        except _Conflict as c:
+            raise PtrackError(
+                f"cannot complete the interrupted change {change}: {_relative(root, c.target)} was changed since",
+                where=str(journal),
+                fix=f"Check that file; then delete {JOURNAL_DIR} (its *.new files hold the interrupted change)",
+            ) from None
+        except OSError as e:
+            raise PtrackError(
+                f"cannot complete the interrupted change {change}: {e.strerror} ({e.filename})",
+                fix=f"Fix the cause (space, permissions) and run the command again: the change is kept in {JOURNAL_DIR}",
+            ) from None
+        _remove(journal)
+    except OSError as e:
+        raise PtrackError(
+            f"cannot recover the interrupted change in {journal}: {e.strerror}",
+            fix="Make the workspace writable and run the command again",
+        ) from None
+    except (ValueError, KeyError, TypeError):
+        raise PtrackError(
+            f"the journal of an interrupted change is damaged ({manifest})",
+            fix=f"Check the records it names with `ptrack validate`, then delete {JOURNAL_DIR}",
+        ) from None
+    n = len(entries)
+    return f"Completed an interrupted change {change}: it had been committed; all {n} record{'s' if n != 1 else ''} written."
