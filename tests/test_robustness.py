@@ -49,7 +49,7 @@ def _run_workers(root: Path, regions: list[str], n: int) -> None:
 
 @pytest.mark.parametrize("same_record", [True, False], ids=["same record", "different records"])
 def test_concurrent_writers_lose_nothing(ws_dir: Path, same_record: bool) -> None:
-    workers, n = 4, 50
+    workers, n = 4, 30
     regions = ["31"] * workers if same_record else ["31", "32", "33", "34"]
     _run_workers(ws_dir, regions, n)
     records = store.load_region_records(ws_dir)
