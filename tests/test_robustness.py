@@ -71,7 +71,7 @@ def test_a_writer_killed_at_any_moment_leaves_the_old_or_the_new_file(ws_dir: Pa
     names: dict[str, str] = {}
     seen_revisions = set()
     points = ["journal", "commit", "replace:1", "done"]
-    for trial in range(40):
+    for trial in range(20):
         stop_step, stop_point = rng.randrange(8), rng.choice(points)
         read_end, write_end = os.pipe()
         pid = os.fork()
