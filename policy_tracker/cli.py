@@ -417,11 +417,10 @@ def _who(by: str | None) -> str:
 
 
 def _stamp(by: str, undoes: str | None = None) -> Stamp:
-    from datetime import datetime
-
+    from policy_tracker import clock
     from policy_tracker.changes import Stamp, new_change_id
 
-    now = datetime.now().astimezone()
+    now = clock.now()  # China time, so change ids from offices in any zone sort in the order they were made
     # milliseconds: changes made within one second still sort in the order they were made
     return Stamp(change=new_change_id(now), at=now.isoformat(timespec="milliseconds"), by=by, undoes=undoes)
 
@@ -790,12 +789,12 @@ def _assess(
     """Progress of the records in scope, each as it was at the as-of date; also the records as they are now."""
     import datetime as dt
 
-    from policy_tracker import progress, query, store
+    from policy_tracker import clock, progress, query, store
 
     if method not in ("linear", "cagr"):
         raise PtrackError(f"unknown method '{method}'", fix="Use linear or cagr")
-    day = query.parse_day(as_of) if as_of is not None else dt.date.today()
-    moment = dt.datetime.combine(day, dt.time.max, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    day = query.parse_day(as_of) if as_of is not None else clock.today()
+    moment = dt.datetime.combine(day, dt.time.max, tzinfo=clock.CHINA)
     scope = query.find_region(ws.regions, region) if region is not None else None
     rows = query.national_rows(ws.tasks)
     if scope is not None:
@@ -922,7 +921,7 @@ def report(
     """
     import datetime as dt
 
-    from policy_tracker import __version__, progress, query, store
+    from policy_tracker import __version__, clock, progress, query, store
     from policy_tracker.matrix import build_matrix
     from policy_tracker.report import ReportInput, build_report
     from policy_tracker.report_md import render_markdown
@@ -932,10 +931,9 @@ def report(
     since_day = query.parse_day(since) if since is not None else None
     changes: list[Any] = []
     if since_day is not None:
-        china = dt.timezone(dt.timedelta(hours=8))
         start, end = (
-            dt.datetime.combine(since_day, dt.time.min, tzinfo=china),
-            dt.datetime.combine(day, dt.time.max, tzinfo=china),
+            dt.datetime.combine(since_day, dt.time.min, tzinfo=clock.CHINA),
+            dt.datetime.combine(day, dt.time.max, tzinfo=clock.CHINA),
         )
         changes = progress.history_between(in_scope, start, end)
     document = ws.config.document

@@ -31,7 +31,7 @@ from policy_tracker import __version__
 from policy_tracker.errors import Problem
 from policy_tracker.models import SCHEMA_VERSION, HistoryEntry, RegionRecord
 
-FORMAT = 1  # PRAGMA user_version: the layout of the tables below
+FORMAT = 2  # PRAGMA user_version: the layout of the tables below
 RACY_NS = 2_000_000_000  # a file changed this close to its indexing may change again unseen by its times (as git)
 BATCH = 500  # files per transaction while indexing: bounded memory, and readers see progress
 _T = TypeVar("_T")
@@ -95,12 +95,13 @@ def _dumps(data: Any) -> str:
 
 
 def _utc(at: str) -> tuple[str, str]:
-    """A history time as a sortable UTC text (microseconds, fixed width) and the day it fell on where it was written."""
+    """A history time as a sortable UTC text (microseconds, fixed width) and the day it fell on in China."""
+    from policy_tracker.clock import china_day
     from policy_tracker.query import instant
 
     moment = instant(at)
     utc = moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
-    return utc, moment.date().isoformat()
+    return utc, china_day(moment).isoformat()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from policy_tracker.clock import china_day
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import (
     STATUS_LABELS,
@@ -293,7 +294,7 @@ def history_rows(
             if by is not None and entry.by.casefold() != by.strip().casefold():
                 continue
             row = HistoryRow(record_task, region, entry)
-            if since is not None and row.when.date() < since:
+            if since is not None and china_day(row.when) < since:
                 continue
             rows.append(row)
     return sorted(rows, key=lambda r: (r.when, r.entry.change, r.task, r.region), reverse=True)

@@ -17,6 +17,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from policy_tracker.changes import change_lines
+from policy_tracker.clock import ZONE_LABEL, china_day, minute_text
 from policy_tracker.csvfile import csv_text
 from policy_tracker.figures import figure_text, source_text
 from policy_tracker.markdown import md_cell, md_table
@@ -44,7 +45,7 @@ from policy_tracker.progress import (
     exceptions,
     time_elapsed,
 )
-from policy_tracker.query import HistoryRow, RecordRow, status_counts, tasks_serving
+from policy_tracker.query import HistoryRow, RecordRow, instant, status_counts, tasks_serving
 from policy_tracker.visible import visible
 
 Lang = Literal["zh", "en", "both"]
@@ -254,7 +255,8 @@ def task_panel(ws: Workspace, task: Task, record: Task | RegionRecord, lang: Lan
     head.add_row("状态 Status", Text(status_label(record.status, "both", " "), style=STATUS_STYLE[record.status]))
     if record.rating:
         r = record.rating
-        head.add_row("评估 Rating", plain(f"{r.level} — {r.rationale} ({r.by}, {r.at[:10]})", RATING_STYLE[r.level]))
+        rated = f"{r.level} — {r.rationale} ({r.by}, {china_day(instant(r.at))})"
+        head.add_row("评估 Rating", plain(rated, RATING_STYLE[r.level]))
     head.add_row("牵头地区 Owner", region_label(ws, record.owner or region))
     head.add_row("牵头单位 Lead", "、".join(record.lead_units) or Text("— (no source names one)", style="dim"))
     head.add_row("配合单位 Co-op", "、".join(record.co_units) or Text("—", style="dim"))
@@ -283,11 +285,11 @@ def task_panel(ws: Workspace, task: Task, record: Task | RegionRecord, lang: Lan
         parts.append(Text("\n备注 Notes\n", style="bold italic") + plain("\n".join(f"• {n}" for n in notes)))
     if record.history:
         h_table = Table(title="记录 History", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
-        for col in ("When", "Who", "What", "Why"):
+        for col in (f"When ({ZONE_LABEL})", "Who", "What", "Why"):
             h_table.add_column(col, overflow="fold")
         for h in reversed(record.history):
             why = "\n".join(x for x in (h.note, h.source) if x)
-            h_table.add_row(h.at.replace("T", " ")[:16], h.by, "\n".join(change_lines(h)), why)
+            h_table.add_row(minute_text(instant(h.at)), h.by, "\n".join(change_lines(h)), why)
         parts.append(h_table)
     else:
         parts.append(Text("\n记录 History: no changes recorded yet.", style="dim"))
@@ -434,7 +436,7 @@ def history_table(rows: Sequence[HistoryRow], ws: Workspace) -> Table | Text:
     if not rows:
         return Text("No changes recorded.")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("When", no_wrap=True)
+    table.add_column(f"When ({ZONE_LABEL})", no_wrap=True)
     table.add_column("Who", overflow="fold")
     table.add_column("Record", no_wrap=True)
     table.add_column("What", overflow="fold", ratio=2)
@@ -442,9 +444,7 @@ def history_table(rows: Sequence[HistoryRow], ws: Workspace) -> Table | Text:
     for r in rows:
         e = r.entry
         why = "\n".join(x for x in (e.note, e.source) if x)
-        table.add_row(
-            e.at.replace("T", " ")[:16], e.by, f"{r.task} {region_label(ws, r.region)}", "\n".join(change_lines(e)), why
-        )
+        table.add_row(minute_text(r.when), e.by, f"{r.task} {region_label(ws, r.region)}", "\n".join(change_lines(e)), why)
     table.caption = f"{len(rows)} change{'s' if len(rows) != 1 else ''}, newest first"
     table.caption_justify = "left"
     return table

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from policy_tracker.changes import parse_observation_field
+from policy_tracker.clock import ZONE_LABEL, minute_text
 from policy_tracker.figures import figure_text, short_address, source_text
 from policy_tracker.markdown import bar
 from policy_tracker.matrix import Matrix, cell_lines, cell_tone, region_name
@@ -42,7 +43,7 @@ from policy_tracker.progress import (
     exceptions,
     time_elapsed,
 )
-from policy_tracker.query import RecordRow, status_counts
+from policy_tracker.query import RecordRow, instant, status_counts
 
 Lang = Literal["zh", "en", "both"]
 STATUS_TONES = {"not_started": "none", "in_progress": "info", "completed": "good", "blocked": "bad", "deferred": "ok"}
@@ -576,7 +577,7 @@ def _changes(r: ReportInput, lang: Lang) -> Section:
         what = _change_lines(entry, row.task, r.regions, lang)
         why = "; ".join(x for x in (_tool_note(entry.note, lang) if entry.note else None, entry.source) if x)
         record = f"{row.task.id} {_region(r.regions, row.region, lang)}"
-        rows.append([entry.at[:16].replace("T", " "), entry.by, record, "\n".join(what), why])
+        rows.append([f"{minute_text(instant(entry.at))} {ZONE_LABEL}", entry.by, record, "\n".join(what), why])
     header = _cols(lang, ("时间", "When"), ("人员", "Who"), ("记录", "Record"), ("变更", "What"), ("原因", "Why"))
     section.blocks.append(Table(header, rows, (1.6, 1, 1.6, 3, 3)))
     return section

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -240,3 +243,56 @@ def test_a_value_that_is_one_of_the_commands_options_is_refused(
     assert option in result.stderr and "is one of this command's options" in result.stderr
     assert snapshot(ws_dir) == before
     assert not (tmp_path / "--region").exists()
+
+
+# ---------------------------------------------------------------------------------------------- 9. one clock
+
+# UTC-12 and UTC+14 span 26 hours: at any moment one of them is on another day than China
+ZONES = ["America/Los_Angeles", "UTC", "Asia/Shanghai", "Pacific/Kiritimati", "Etc/GMT+12"]
+CST = dt.timezone(dt.timedelta(hours=8))
+
+
+@pytest.fixture(params=ZONES)
+def local_zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The machine's local time zone set to each of several, west and east of China."""
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_changes_are_stamped_in_china_time_whatever_the_local_zone(runner: CliRunner, ws_dir: Path, local_zone: str) -> None:
+    _ok(runner, "update", "T08", "-r", "31", "-s", "in_progress")
+    (entry,) = json.loads(_ok(runner, "log", "-f", "json"))
+    at = dt.datetime.fromisoformat(entry["at"])
+    assert at.utcoffset() == dt.timedelta(hours=8)
+    assert entry["change"].startswith(at.strftime("%Y%m%dT%H%M%S"))  # ids sort the same for writers in any zone
+
+
+def test_the_default_as_of_is_today_in_china(runner: CliRunner, ws_dir: Path, local_zone: str) -> None:
+    before = dt.datetime.now(CST).date()
+    as_of = json.loads(_ok(runner, "progress", "-f", "json"))["as_of"]
+    assert as_of in {before.isoformat(), dt.datetime.now(CST).date().isoformat()}
+
+
+# (written at, in the change set since 2026-06-01 China time?)
+MOMENTS = [
+    ("2026-05-31T10:00:00-07:00", True),  # 2026-06-01 01:00 in China
+    ("2026-05-31T16:30:00+00:00", True),  # 2026-06-01 00:30 in China
+    ("2026-06-01T00:30:00+09:00", False),  # 2026-05-31 23:30 in China
+    ("2026-05-31T23:59:00+08:00", False),
+]
+
+
+def test_since_counts_days_in_china_time(runner: CliRunner, ws_dir: Path, local_zone: str) -> None:
+    for i, (at, _) in enumerate(MOMENTS):
+        _ok(runner, "update", f"T{i + 1:02d}", "-r", "31", "-m", f"note {i}")
+        path = ws_dir / "records" / "31" / f"T{i + 1:02d}.yaml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(re.sub(r"at: ['\"]?[0-9T:.+-]+['\"]?", f"at: '{at}'", text, count=1), encoding="utf-8")
+    wanted = {f"note {i}" for i, (_, inside) in enumerate(MOMENTS) if inside}
+    assert {e["note"] for e in json.loads(_ok(runner, "log", "--since", "2026-06-01", "-f", "json"))} == wanted
+    report = _ok(runner, "report", "-r", "31", "--since", "2026-06-01", "--as-of", "2026-06-30")
+    assert {n for n in ("note 0", "note 1", "note 2", "note 3") if n in report} == wanted
+    assert "2026-06-01 01:00 UTC+8" in report and "2026-06-01 00:30 UTC+8" in report  # times carry their zone

@@ -143,7 +143,7 @@ def test_the_report_answers_where_we_are_lagging_and_why(runner: CliRunner, fixt
     assert "T09" in exceptions and "blocked" in exceptions
     assert "T13" in exceptions and "rating disagrees" in exceptions  # rated green, lagging by the numbers
     assert "```mermaid\npie" in text and "xychart-beta" in text
-    assert "| 2026-08-01 09:00 | 王芳 | T13 CN China |" in text  # changes since, newest first
+    assert "| 2026-08-01 09:00 UTC+8 | 王芳 | T13 CN China |" in text  # changes since, newest first
     assert "冬季反弹风险" not in text  # recorded after the as-of date
 
 
