@@ -373,21 +373,38 @@ def goals(lang: LangOpt = Lang.both, fmt: FormatOpt = None, data: DataOpt = None
 
 
 @command("regions")
-def regions(lang: LangOpt = Lang.both, fmt: FormatOpt = None, data: DataOpt = None) -> None:
-    """Show the region registry as a tree: China, provinces, cities, and the city clusters with their provinces.
+def regions(
+    region: Annotated[
+        str | None, typer.Option("--region", "-r", help="Only this region and everything inside it, counties included.")
+    ] = None,
+    lang: LangOpt = Lang.both,
+    fmt: FormatOpt = None,
+    data: DataOpt = None,
+) -> None:
+    """Show the region registry: every province, prefecture-level city and county (NBS 2023 division codes),
+    the city clusters, and the workspace's own regions.
 
-    Example: ptrack regions --format csv
+    The tree stops at the cities; `--region` shows one region with its counties. Any code, name (with or
+    without 市/省/区/县) or alias of a region names it everywhere in ptrack.
+
+    Examples:
+
+      ptrack regions --region 江苏
+
+      ptrack regions --format csv > regions.csv
     """
-    from policy_tracker import render
+    from policy_tracker import query, render
 
     ws = _workspace(data)
+    root = query.find_region(ws.regions, region).code if region is not None else None
+    shown = [r for r in ws.regions if r.code in query.region_members(ws.regions, root)] if root is not None else ws.regions
     out = _format(fmt, (Format.table, Format.json, Format.csv), piped=Format.csv)
     if out is Format.json:
-        sys.stdout.write(render.models_json(ws.regions))
+        sys.stdout.write(render.models_json(shown))
     elif out is Format.csv:
-        sys.stdout.write(render.regions_csv(ws.regions))
+        sys.stdout.write(render.regions_csv(shown))
     else:
-        render.make_console().print(render.regions_tree(ws.regions, lang.value))
+        render.make_console().print(render.regions_tree(shown, lang.value, root))
 
 
 # ---------------------------------------------------------------------------------------------- writing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
@@ -17,7 +18,7 @@ STATUSES: tuple[str, ...] = ("not_started", "in_progress", "completed", "blocked
 Status = Literal["not_started", "in_progress", "completed", "blocked", "deferred"]
 Direction = Literal["higher_is_better", "lower_is_better", "context"]
 TextRecovered = Literal["verbatim_complete_probable", "verbatim_partial", "secondary_only", "title_only"]
-RegionKind = Literal["country", "province", "cluster", "city", "other"]
+RegionKind = Literal["country", "province", "cluster", "city", "county", "other"]
 
 _PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
@@ -337,18 +338,26 @@ class WorkspaceConfig(Record):
 
 @dataclass
 class Workspace:
-    """A loaded, validated workspace; `root` is the folder holding ptrack.yaml."""
+    """A loaded, validated workspace; `root` is the folder holding ptrack.yaml.
+
+    `regions` is the registry (policy_tracker.regions.Registry): every division of China plus the regions of
+    the workspace's own regions.yaml, loaded only as far as a command needs them.
+    """
 
     root: Path
     config: WorkspaceConfig
     goals: list[Goal]
     chapters: list[Chapter]
-    regions: list[Region]
+    regions: Sequence[Region]
     tasks: list[Task]
-    regions_by_code: dict[str, Region] = field(init=False)
+    regions_by_code: Mapping[str, Region] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.regions_by_code = {r.code: r for r in self.regions}
+        from policy_tracker.regions import Registry  # the registry module needs these models
+
+        if not isinstance(self.regions, Registry):
+            self.regions = Registry(self.regions)
+        self.regions_by_code = self.regions.by_code
 
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {

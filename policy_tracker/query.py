@@ -27,6 +27,7 @@ from policy_tracker.models import (
     chinese_numeral,
     task_id,
 )
+from policy_tracker.regions import registry
 
 _TASK_REF_RE = re.compile(r"^[Tt]?(\d{1,2})$")
 SORT_KEYS = ("id", "chapter", "status", "owner", "title")
@@ -65,49 +66,15 @@ def parse_status(text: str) -> str:
     raise PtrackError(f"unknown status '{text}'{_suggest(wanted, STATUSES)}", fix=f"Use one of: {', '.join(STATUSES)}")
 
 
-def _region_names(r: Region) -> list[str]:
-    return [r.code, r.zh, r.en, *r.aliases]
-
-
 def find_region(regions: Sequence[Region], text: str) -> Region:
-    """A region by code, Chinese or English name or alias; then by a unique name prefix (长三角, Yangtze)."""
-    wanted = text.strip().casefold()
-    exact = [r for r in regions if wanted in (n.casefold() for n in _region_names(r))]
-    if len(exact) == 1:
-        return exact[0]
-    if not exact and wanted:
-        exact = [r for r in regions if any(n.casefold().startswith(wanted) for n in _region_names(r)[1:])]
-        if len(exact) == 1:
-            return exact[0]
-    if exact:
-        several = ", ".join(f"{r.code} {r.zh}" for r in exact[:6])
-        raise PtrackError(f"'{text}' matches several regions: {several}", fix="Give the region's code")
-    by_name = {n: r for r in regions for n in _region_names(r)}
-    close = difflib.get_close_matches(text.strip(), list(by_name), n=6, cutoff=0.5)
-    unique = list(dict.fromkeys(f"{by_name[n].code} {by_name[n].zh} ({by_name[n].en})" for n in close))[:3]
-    hint = f" (did you mean {' or '.join(unique)}?)" if unique else ""
-    raise PtrackError(f"unknown region '{text}'{hint}", fix="`ptrack regions` lists them all")
+    """A region by code, Chinese or English name (with or without its suffix: 南京 = 南京市) or alias; then
+    by a unique name prefix (长三角, Yangtze). A name several regions share lists them with their parents."""
+    return registry(regions).resolve(text)
 
 
 def region_members(regions: Sequence[Region], code: str) -> set[str]:
     """The region and everything inside it: a cluster's provinces, a province's cities, and so on down."""
-    children: dict[str, list[str]] = {}
-    for r in regions:
-        if r.parent is not None:
-            children.setdefault(r.parent, []).append(r.code)
-    by_code = {r.code: r for r in regions}
-    members: set[str] = set()
-    todo = [code]
-    while todo:
-        current = todo.pop()
-        if current in members:
-            continue
-        members.add(current)
-        todo.extend(children.get(current, []))
-        region = by_code.get(current)
-        if region is not None:
-            todo.extend(region.provinces)
-    return members
+    return registry(regions).members(code)
 
 
 def find_goal(goals: Sequence[Goal], text: str) -> Goal:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from rich import box
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
@@ -391,14 +392,20 @@ def goals_markdown(ws: Workspace, lang: Lang) -> str:
 # ---------------------------------------------------------------------------------------------- regions
 
 
-def regions_tree(regions: Sequence[Region], lang: Lang) -> Group:
+def regions_tree(regions: Sequence[Region], lang: Lang, root: str | None = None) -> Group:
+    """The registry as trees: China down to its prefecture-level cities and the clusters; or, given `root`,
+    that region with everything inside it, counties included."""
+
     def label(r: Region) -> Text:
         extra = plain(f" {r.size_class or r.tier}", "dim") if (r.size_class or r.tier) else Text()
         return plain(r.code, "bold") + plain(f" {pick(r.zh, r.en, lang, ' ')}") + extra
 
     children: dict[str | None, list[Region]] = {}
+    counties = 0
     for r in regions:
-        if r.kind != "cluster":
+        if r.kind == "county" and root is None:
+            counties += 1  # 2,978 lines would bury the rest: shown per region with --region
+        elif r.kind != "cluster":
             children.setdefault(r.parent, []).append(r)
 
     def grow(node: Tree, code: str) -> None:
@@ -406,18 +413,26 @@ def regions_tree(regions: Sequence[Region], lang: Lang) -> Group:
             grow(node.add(label(child)), child.code)
 
     trees: list[Any] = []
-    for root in children.get(None, []):
-        tree = Tree(label(root))
-        grow(tree, root.code)
+    by_code = {r.code: r for r in regions}
+    for top in [by_code[root]] if root is not None else children.get(None, []):
+        tree = Tree(label(top))
+        grow(tree, top.code)
         trees.append(tree)
-    clusters = [r for r in regions if r.kind == "cluster"]
+    clusters = [r for r in regions if r.kind == "cluster" and root is None]
     if clusters:
-        by_code = {r.code: r for r in regions}
         tree = Tree(Text(pick("城市群", "City clusters", lang, " "), style="bold"))
         for c in clusters:
             members = "、".join(by_code[p].zh if p in by_code else p for p in c.provinces)
             tree.add(label(c) + plain(f" — {members}", "dim"))
         trees.append(tree)
+    if counties:
+        hint = pick(
+            f"另有 {counties} 个县级行政区：ptrack regions --region 江苏",
+            f"and {counties} county-level divisions: ptrack regions --region Jiangsu",
+            lang,
+            "; ",
+        )
+        trees.append(Text(hint, style="dim"))
     return Group(*trees)
 
 

@@ -47,6 +47,7 @@ from policy_tracker.models import (
     WorkspaceConfig,
     task_id,
 )
+from policy_tracker.regions import RETIRED, Registry
 
 if TYPE_CHECKING:
     import datetime
@@ -462,17 +463,17 @@ def _cross_check(refs: _Refs, root: Path, tasks: list[tuple[Path, Task]], lines:
         return Problem(display_path(path), lines.line(path, loc), _loc_text(loc) or None, message)
 
     regions_path, goals_path, chapters_path = root / REGIONS, root / GOALS, root / CHAPTERS
-    codes: set[str] = set()
-    by_code = {r.code: r for r in refs.regions}
+    seen: set[str] = set()
+    registry = Registry(refs.regions)  # the national divisions and the workspace's own regions
     for i, r in enumerate(refs.regions):
-        if r.code in codes:
+        if r.code in seen:
             yield problem(regions_path, ("regions", i, "code"), f"region code {r.code} appears twice")
-        codes.add(r.code)
+        seen.add(r.code)
     for i, r in enumerate(refs.regions):
-        if r.parent is not None and r.parent not in codes:
+        if r.parent is not None and not registry.has(r.parent):
             yield problem(regions_path, ("regions", i, "parent"), f"unknown region {r.parent}")
         for j, p in enumerate(r.provinces):
-            if by_code.get(p) is None or by_code[p].kind != "province":
+            if not registry.is_province(p):
                 yield problem(regions_path, ("regions", i, "provinces", j), f"{p} is not a province in this registry")
 
     serves_ok: set[str] = set()
@@ -501,7 +502,7 @@ def _cross_check(refs: _Refs, root: Path, tasks: list[tuple[Path, Task]], lines:
         for j, ref in enumerate(t.serves):
             if ref not in serves_ok:
                 yield problem(path, ("serves", j), f"unknown goal or component {ref}; valid: {', '.join(sorted(serves_ok))}")
-        if t.owner not in codes:
+        if not registry.has(t.owner):
             yield problem(path, ("owner",), f"unknown region {t.owner} (see `ptrack regions`)")
         for j, ind in enumerate(t.indicators):
             if ind.id in indicator_ids:
@@ -695,7 +696,9 @@ def _check_records(ws: Workspace, records: Iterable[Checked], lines: _LineFinder
         if key in seen:
             yield problem(("region",), f"duplicate record: {display_path(seen[key])} is the same task and region")
         seen[key] = path
-        if r.region not in ws.regions_by_code:
+        if r.region in RETIRED:
+            yield problem(("region",), f"region {r.region} is now {RETIRED[r.region]}: run `ptrack migrate-regions`")
+        elif r.region not in ws.regions_by_code:
             yield problem(("region",), f"unknown region {r.region}: add it to regions.yaml or remove this record")
         if r.region == "CN":
             yield problem(("region",), f"the national record of {r.task} is {r.task}.yaml, not a region record")

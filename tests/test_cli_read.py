@@ -148,14 +148,16 @@ def test_goals_table(runner: CliRunner, ws_dir: Path) -> None:
 
 def test_regions_tree_and_csv(runner: CliRunner, ws_dir: Path) -> None:
     tree = _ok(runner, "regions", "-f", "table")
-    assert "└── 320500 苏州 Suzhou" in tree or "├── 320500 苏州 Suzhou" in tree
+    assert "── 320500 苏州市 Suzhou" in tree
+    assert "2975 county-level divisions" in tree
+    assert "└── 320282 宜兴市 Yixing City" in _ok(runner, "regions", "-f", "table", "--region", "无锡")
     assert "YRD 长三角城市群" in tree
     rows = list(csv.DictReader(io.StringIO(_ok(runner, "regions", "-f", "csv"))))
-    assert len(rows) == 73
+    assert len(rows) == 1 + 31 + 333 + 2975 + 19
     assert rows[0]["code"] == "CN"
     assert next(r for r in rows if r["zh"] == "北京市")["code"] == "11"
     regions = json.loads(_ok(runner, "regions", "-f", "json"))
-    assert next(r for r in regions if r["code"] == "310000")["class"] == "super_large"
+    assert next(r for r in regions if r["code"] == "31")["class"] == "super_large"
 
 
 def test_validate_clean_and_broken(runner: CliRunner, ws_dir: Path) -> None:

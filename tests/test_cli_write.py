@@ -326,10 +326,11 @@ def test_a_full_disk_fails_cleanly_and_changes_nothing(runner: CliRunner, ws_dir
 def test_a_district_added_by_the_workspace_is_tracked_inside_its_city(runner: CliRunner, ws_dir: Path) -> None:
     regions = ws_dir / "regions.yaml"
     text = regions.read_text(encoding="utf-8")
-    regions.write_text(text + "- {code: '310104', zh: 徐汇区, en: Xuhui, kind: other, parent: '310000'}\n", encoding="utf-8")
+    regions.write_text(text + "- {code: '31-LG', zh: 临港新片区, en: Lingang, kind: other, parent: '310115'}\n", encoding="utf-8")
+    _ok(runner, "update", "T08", "--region", "临港新片区", "--status", "in_progress")
     _ok(runner, "update", "T08", "--region", "徐汇区", "--status", "in_progress")
     listed = json.loads(_ok(runner, "list", "--region", "上海市", "-f", "json"))
-    assert [(r["task"], r["region"]) for r in listed] == [("T08", "310104")]
+    assert sorted((r["task"], r["region"]) for r in listed) == [("T08", "31-LG"), ("T08", "310104")]
     assert "No problems" in _ok(runner, "validate").replace("no problems", "No problems")
 
 

@@ -18,6 +18,7 @@ import yaml
 from policy_tracker import store
 from policy_tracker.models import Indicator, Observation, Target, Task, Workspace, comparable
 from policy_tracker.progress import indicator_progress
+from policy_tracker.regions import RETIRED
 
 from conftest import REPO
 
@@ -550,12 +551,15 @@ def test_reference_missing_fails_in_ci_and_skips_elsewhere(tmp_path: Path) -> No
 def test_regions_match_the_reference(ws: Workspace, shared: Path) -> None:
     ref = yaml.safe_load((shared / "regions.yaml").read_text(encoding="utf-8"))
     ours = {r.code: r for r in ws.regions}
-    for kind in ("provinces", "megacities"):
-        for r in ref[kind]:
-            assert (ours[r["code"]].zh, ours[r["code"]].en) == (r["zh"], r["en"])
+    for r in ref["provinces"]:
+        assert (ours[r["code"]].zh, ours[r["code"]].en) == (r["zh"], r["en"])
+    for r in ref["megacities"]:  # a municipality is one region, its province-level code (310000 -> 31)
+        city = ours[RETIRED.get(r["code"], r["code"])]
+        assert (city.zh.removesuffix("市"), city.en, city.size_class) == (r["zh"], r["en"], r["class"])
     clusters = [r for r in ws.regions if r.kind == "cluster"]
     assert [(c.zh, c.provinces) for c in clusters] == [(r["zh"], r["provinces"]) for r in ref["city_clusters"]]
     assert {r.parent for r in ws.regions if r.kind == "city"} <= {r["code"] for r in ref["provinces"]}
+    assert sum(1 for r in ws.regions if r.size_class) == len(ref["megacities"])
 
 
 def test_the_seed_document_is_kept() -> None:

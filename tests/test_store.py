@@ -115,7 +115,9 @@ def test_the_bundled_dataset_loads_clean() -> None:
     assert len(ws.goals[0].components) == 7
     assert [c.label for c in ws.chapters] == list("二三四五六七八九")
     kinds = [r.kind for r in ws.regions]
-    assert (kinds.count("country"), kinds.count("province"), kinds.count("cluster"), kinds.count("city")) == (1, 31, 19, 22)
+    assert (kinds.count("country"), kinds.count("province"), kinds.count("cluster"), kinds.count("city")) == (1, 31, 19, 333)
+    assert kinds.count("county") == 2975  # 东莞, 中山 and 儋州 have no county-level divisions
+    assert sum(1 for r in ws.regions if r.size_class) == 22  # the super-large and mega cities of the 7th census
     assert sum(len(t.indicators) for t in ws.tasks) == 60
 
 
@@ -164,9 +166,9 @@ def test_an_unquoted_number_where_text_belongs_says_to_quote_it(ws_dir: Path) ->
         ("T08.yaml", "owner: CN", "owner: XX", "unknown region XX"),
         ("T08.yaml", "- id: existing_residential_elevator_retrofits", "- id: old_compound_renovation_starts", "also defined in"),
         ("T01.yaml", "  - T03", "  - T30", "unknown task T30"),
-        ("regions.yaml", "{code: '12',", "{code: '11',", "region code 11 appears twice"),
+        ("regions.yaml", "{code: YRD,", "{code: BTH,", "region code BTH appears twice"),
         ("regions.yaml", "provinces: ['11', '12', '13']", "provinces: ['11', '12', '99']", "99 is not a province"),
-        ("regions.yaml", "parent: '44'", "parent: '99'", "unknown region 99"),
+        ("regions.yaml", "kind: country}", "kind: country, parent: '99'}", "unknown region 99"),
     ],
 )
 def test_cross_file_problems_are_caught(ws_dir: Path, file: str, old: str, new: str, message: str) -> None:
