@@ -10,7 +10,6 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from rich import box
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
