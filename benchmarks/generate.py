@@ -22,18 +22,22 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from policy_tracker import store  # noqa: E402
-from policy_tracker.models import STATUSES  # noqa: E402
+from policy_tracker.models import STATUSES, Region  # noqa: E402
+from policy_tracker.regions import Registry  # noqa: E402
 
 YEARS = ("2021", "2022", "2023", "2024", "2025")
 PEOPLE = ("张三", "李四", "王芳", "赵敏", "Li Lei")
 
 
 def _regions(ws: Path, wanted: int) -> list[str]:
-    """The registry's regions below CN, plus synthetic districts until there are `wanted` of them."""
+    """The registry's regions below CN (provinces, clusters, cities, counties: 3,358), plus synthetic districts
+    until there are `wanted` of them."""
     data = yaml.safe_load((ws / "regions.yaml").read_text(encoding="utf-8"))
     regions = data["regions"]
-    codes = [r["code"] for r in regions if r["code"] != "CN"]
-    provinces = [r["code"] for r in regions if r["kind"] == "province"]
+    registry = Registry([Region.model_validate(r) for r in regions])  # every division of China, then the clusters
+    order = ("province", "cluster", "city", "county")
+    codes = [r.code for kind in order for r in registry if r.kind == kind]
+    provinces = [r.code for r in registry if r.kind == "province"]
     n = 0
     while len(codes) < wanted:
         n += 1
