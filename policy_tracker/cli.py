@@ -812,6 +812,7 @@ def _assess(
         raise PtrackError(f"unknown method '{method}'", fix="Use linear or cagr")
     day = query.parse_day(as_of) if as_of is not None else clock.today()
     moment = dt.datetime.combine(day, dt.time.max, tzinfo=clock.CHINA)
+    settings = progress.Settings(tolerance=ws.config.tolerance if tolerance is None else tolerance, method=method)  # type: ignore[arg-type]
     scope = query.find_region(ws.regions, region) if region is not None else None
     rows = query.national_rows(ws.tasks)
     if scope is not None:
@@ -827,39 +828,59 @@ def _assess(
         if record is None:
             continue
         then.append(query.RecordRow(record if row.region == "CN" else row.task, row.region, record))  # type: ignore[arg-type]
-    settings = progress.Settings(tolerance=ws.config.tolerance if tolerance is None else tolerance, method=method)  # type: ignore[arg-type]
-    assessed = [progress.task_progress(r, day, settings) for r in query.sort_rows(then, "id", ws.chapters)]
+    horizons = tuple(sorted(g.year for g in ws.goals)) or (2030,)
+    assessed = [progress.task_progress(r, day, settings, horizons) for r in query.sort_rows(then, "id", ws.chapters)]
     return day, assessed, scope, in_scope
+
+
+def _overview(
+    ws: Workspace, goal: str | None, day: Any, assessed: list[TaskProgress], scope: Any, method: str, tolerance: float | None
+) -> Any:
+    from policy_tracker import progress
+
+    goals = [g for g in ws.goals if goal is None or g.id == goal]
+    total = sum(1 for t in ws.tasks if goal is None or goal in {s.split(".")[0] for s in t.serves})
+    settings = progress.Settings(tolerance=ws.config.tolerance if tolerance is None else tolerance, method=method)  # type: ignore[arg-type]
+    return progress.overview(goals, assessed, day, scope=scope, regions=ws.regions, tasks_total=total, settings=settings)
 
 
 @command("progress")
 def progress_view(
     goal: Annotated[str | None, typer.Option("--goal", "-g", help="Only tasks serving this goal: 2030 or 2035.")] = None,
-    region: Annotated[str | None, typer.Option("--region", "-r", help="This region and the regions inside it.")] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", "-r", help="This region's own records, and its members separately.")
+    ] = None,
     as_of: AsOfOpt = None,
     method: MethodOpt = "linear",
-    tolerance: Annotated[float | None, typer.Option("--tolerance", help="In line within ± this share (default 0.05).")] = None,
+    tolerance: Annotated[
+        float | None, typer.Option("--tolerance", help="In line within ± this share, 0 to 0.25 (default 0.05).")
+    ] = None,
     lang: LangOpt = Lang.both,
     fmt: FormatOpt = None,
     data: DataOpt = None,
 ) -> None:
-    """Are we on track? Progress bars per goal component and chapter, counts, and the records needing attention.
+    """Are we on track? Coverage and counts per goal and 2030 component, in words first; the assessed
+    indicators with anticipated progress; earlier milestones; each record's status beside its data.
+
+    Progress is measured at each indicator's data date (the end of its latest figure's period); --as-of only
+    decides which data are known.
 
     Examples:
 
       ptrack progress --goal 2030
 
-      ptrack progress --region 长三角 --as-of 2026-06-30
+      ptrack progress --region 江苏 --as-of 2026-06-30
     """
     from policy_tracker import render
 
     ws = _workspace(data)
-    day, assessed, _, _ = _assess(ws, goal, region, as_of, method, tolerance)
+    day, assessed, scope, _ = _assess(ws, goal, region, as_of, method, tolerance)
+    view = _overview(ws, goal, day, assessed, scope, method, tolerance)
     out = _format(fmt, (Format.table, Format.json), piped=Format.json)
     if out is Format.json:
-        sys.stdout.write(render.progress_json(assessed, day))
+        sys.stdout.write(render.progress_json(view))
     else:
-        render.make_console().print(render.progress_view(ws, assessed, day, lang.value))
+        render.make_console().print(render.progress_view(ws, view, lang.value))
 
 
 @command("matrix")
@@ -981,6 +1002,7 @@ def report(
             matrix=build_matrix(definitions, ws.regions, scope, assessed) if scope is not None else None,
             definitions=definitions,
             records={k: v for k, v in records.items() if v is not None},
+            overview=_overview(ws, goal, day, assessed, scope, method, tolerance),
         ),
         lang.value,
     )

@@ -77,9 +77,9 @@ def cell_tone(cell: TaskProgress | None) -> str:
     """good, ok, bad, info or none: the colour a cell gets in every format (blocked and lagging are bad)."""
     if cell is None:
         return "none"
-    if cell.assessment in ("blocked", "lagging"):
+    if cell.status == "blocked" or cell.assessment == "lagging":
         return "bad"
-    if cell.assessment == "done":
+    if cell.status == "completed":
         return "good"
     return {"in_progress": "info", "deferred": "ok"}.get(cell.status, "none")
 

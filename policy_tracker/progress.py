@@ -1,336 +1,190 @@
-"""Are we on track? Progress of indicators, tasks, goals and regions, as of any date (pure functions, no I/O).
+"""Are we on track? Records, goals, components and regions as of a date: coverage and counts, never an average
+(pure functions, no I/O).
 
-Every formula is in docs/methodology.md with its source and worked examples.
+One indicator is judged in `assessment.py`; this module gathers those judgements per record (a task in a
+region), per goal and 2030 component, and per region, into plain data structures (`GoalSummary`,
+`ComponentSummary`, `RegionSummary`, `Headline`) that the terminal view, the JSON output and every report
+format present without computing anything. Methods and sources: docs/methodology.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from policy_tracker.assessment import (
+    LABEL_COLOUR,
+    LABELS,
+    OUTCOME_LABELS,
+    Colour,
+    IndicatorProgress,
+    Settings,
+    assess_indicator,
+    cagr_check,
+    period_end,
+)
 from policy_tracker.changes import parse_observation_field
 from policy_tracker.models import (
-    Baseline,
+    STATUS_LABELS,
+    TASK_COUNT,
     Chapter,
     Goal,
     HistoryEntry,
     Indicator,
-    IndicatorData,
-    Observation,
     Region,
     RegionRecord,
-    Target,
     Task,
-    comparable,
 )
 from policy_tracker.query import RecordRow, instant, serves_goal
 
-# 时间过半、任务过半: the labels of five-year-plan mid-term evaluations.
-Assessment = Literal["achieved_early", "ahead", "in_line", "lagging", "improving", "stable", "deteriorating", "insufficient_data"]
-ASSESSMENT_LABELS: dict[str, tuple[str, str]] = {
-    "achieved_early": ("提前完成", "achieved early"),
-    "ahead": ("快于预期", "ahead"),
-    "in_line": ("基本符合预期", "in line"),
-    "lagging": ("相对滞后", "lagging"),
-    "improving": ("向好", "improving"),
-    "stable": ("平稳", "stable"),
-    "deteriorating": ("变差", "deteriorating"),
-    "insufficient_data": ("数据不足", "insufficient data"),
-}
-CagrClass = Literal["on_track", "acceleration_needed", "limited_progress", "deterioration", "insufficient_data"]
-TaskAssessment = Literal["done", "on_track", "lagging", "blocked", "deferred", "not_started", "no_data"]
+__all__ = [
+    "ASSESSMENT_LABELS",
+    "IndicatorProgress",
+    "Settings",
+    "cagr_check",
+    "period_end",
+]
+
+ASSESSMENT_LABELS = LABELS  # an indicator's label, by key
+DataVerdict = Literal["on_track", "lagging", "no_data"]
+# What a record's data say, beside (never instead of) its status.
 TASK_LABELS: dict[str, tuple[str, str]] = {
-    "done": ("已完成", "done"),
-    "on_track": ("按计划推进", "on track"),
-    "lagging": ("相对滞后", "lagging"),
-    "blocked": ("受阻", "blocked"),
-    "deferred": ("暂缓", "deferred"),
-    "not_started": ("未开始", "not started"),
-    "no_data": ("数据不足", "no data to judge"),
+    "on_track": ("数据向好", "data on course"),
+    "lagging": ("数据滞后", "data lagging"),
+    "no_data": ("数据不足", "insufficient data"),
 }
-CAGR_ASSESSMENT: dict[str, Assessment] = {
-    "on_track": "in_line",
-    "acceleration_needed": "lagging",
-    "limited_progress": "lagging",
-    "deterioration": "lagging",
-    "insufficient_data": "insufficient_data",
-}
+TASK_COLOUR: dict[str, Colour] = {"on_track": "green", "lagging": "red", "no_data": "grey"}
 ISSUED = dt.date(2025, 8, 15)  # the Opinions were issued: the clock of both goals starts here
-FREQUENCY_DAYS = {"annual": 365, "quarterly": 92, "monthly": 31}
-STABLE_RATE = 0.005  # |relative annual change| below 0.5 % a year counts as stable
-DAYS_PER_YEAR = 365.25
+NOT_REPORTED = ("未报送", "not reported")
+POSITIVE = ("achieved_early", "ahead", "in_line", "improving")
+NEGATIVE = ("lagging", "deteriorating")
 
 
-@dataclass(frozen=True)
-class Settings:
-    tolerance: float = 0.05  # ± 5 percentage points of the expected share still count as in line
-    method: Literal["linear", "cagr"] = "linear"
+def time_elapsed(start: dt.date, end: dt.date, as_of: dt.date) -> float:
+    """The share of the time from `start` to `end` gone by at `as_of` (时间过半), within 0–1."""
+    return min(1.0, max(0.0, (as_of - start).days / (end - start).days))
 
 
-def period_end(date: str) -> dt.date:
-    """The last day a reference date covers: 2024 -> 2024-12-31, 2024-06 -> 2024-06-30."""
-    parts = [int(p) for p in date.split("-")]
-    if len(parts) == 3:
-        return dt.date(parts[0], parts[1], parts[2])
-    if len(parts) == 2:
-        month_after = dt.date(parts[0] + parts[1] // 12, parts[1] % 12 + 1, 1)
-        return month_after - dt.timedelta(days=1)
-    return dt.date(parts[0], 12, 31)
-
-
-def _years(start: dt.date, end: dt.date) -> float:
-    return (end - start).days / DAYS_PER_YEAR
-
-
-@dataclass(frozen=True)
-class IndicatorProgress:
-    indicator: str
-    direction: str
-    baseline: Baseline | None
-    latest: Observation | None
-    target: Target | None
-    assessment: Assessment
-    progress_raw: float | None = None  # share of the way from baseline to target, unclipped
-    expected: float | None = None  # share of the time from baseline to target elapsed at the as-of date
-    annual_rate: float | None = None  # observed change per year (units of the indicator)
-    required_rate: float | None = None  # change per year still needed to reach the target on time
-    reached_year: float | None = None  # when the target is reached at the observed pace
-    cagr_ratio: float | None = None
-    cagr_class: CagrClass | None = None
-    stale: bool = False
-    reason: str = ""
-
-    @property
-    def progress(self) -> float | None:
-        """Progress clipped to 0–100 %, as shown."""
-        return None if self.progress_raw is None else min(1.0, max(0.0, self.progress_raw))
-
-
-def _usable(observations: Iterable[Observation], as_of: dt.date) -> list[Observation]:
-    """Plain numbers known by the as-of date; a cumulative (period) figure is another series."""
-    return sorted(
-        (o for o in observations if o.value is not None and o.period is None and period_end(o.date) <= as_of),
-        key=lambda o: o.date,
-    )
-
-
-def _comparable_target(targets: Iterable[Target], as_of: dt.date) -> Target | None:
-    """The nearest target still ahead at the as-of date, else the last one; cumulative targets do not compare."""
-    # issue 9 (data): a period-only target (standing or multi-year, no year) is skipped until assess handles it.
-    dated = [(t.year, t) for t in targets if t.value is not None and t.period is None and t.year is not None]
-    usable = [t for _, t in sorted(dated, key=lambda x: x[0])]
-    ahead = [t for year, t in sorted(dated, key=lambda x: x[0]) if dt.date(year, 12, 31) >= as_of]
-    return ahead[0] if ahead else (usable[-1] if usable else None)
-
-
-def indicator_progress(
-    ind: Indicator | IndicatorData,
-    as_of: dt.date,
-    *,
-    direction: str,
-    settings: Settings = Settings(),
-    frequency: str | None = None,
-) -> IndicatorProgress:
-    observations = _usable(ind.observations, as_of)
-    base = ind.baseline
-    target = _comparable_target(ind.targets, as_of)
-    # issue 9 (data): one series only (one unit, one basis): the baseline's when it is measured against a
-    # target, else the latest figure's (a trend reads the most recent series).
-    anchor = base if target is not None and base is not None else (observations[-1] if observations else None)
-    if anchor is not None:
-        observations = [o for o in observations if comparable(o, anchor) is None] or observations
-    latest = observations[-1] if observations else None
-    stale = bool(
-        latest and frequency in FREQUENCY_DAYS and (as_of - period_end(latest.date)).days > 2 * FREQUENCY_DAYS[frequency]
-    )
-    unknown = IndicatorProgress(ind.id, direction, base, latest, target, "insufficient_data", stale=stale)
-
-    if target is None or direction == "context":
-        return _trend(observations, unknown)
-    if base is None:
-        return replace(unknown, reason="no baseline")
-    base_end = period_end(base.date)
-    if as_of <= base_end:
-        return replace(unknown, reason="the as-of date is not after the baseline")
-    if latest is None or latest.value is None or period_end(latest.date) <= base_end:
-        return replace(unknown, reason="no observation after the baseline")
-    mismatch = comparable(base, latest) or comparable(latest, target)  # issue 9 (data): never mix units or bases
-    if mismatch:
-        return replace(unknown, reason=f"not comparable: {mismatch}")
-
-    assert target.value is not None and target.year is not None  # _comparable_target keeps numeric dated targets
-    goal, start, now = target.value, base.value, latest.value
-    lower = direction == "lower_is_better"
-    gap = goal - start
-    if gap == 0 or (gap > 0) == lower:  # already at or past the target when it was set
-        raw = 1.0 if (now <= goal if lower else now >= goal) else 0.0
-    else:
-        raw = (now - start) / gap
-    target_end = dt.date(target.year, 12, 31)
-    span = (target_end - base_end).days
-    expected = min(1.0, max(0.0, (as_of - base_end).days / span)) if span > 0 else 1.0
-    observed_years = _years(base_end, period_end(latest.date))
-    annual = (now - start) / observed_years if observed_years > 0 else None
-    remaining_years = _years(period_end(latest.date), target_end)
-    required = (goal - now) / remaining_years if remaining_years > 0 else None
-    reached = None
-    if raw < 1.0 and annual and (goal - now) / annual >= 0:  # not reached yet, and moving toward it
-        reached = period_end(latest.date).year + (goal - now) / annual
-
-    if raw >= 1.0:
-        assessment: Assessment = "achieved_early" if as_of <= target_end else "in_line"
-    elif raw >= expected + settings.tolerance:
-        assessment = "ahead"
-    elif raw > expected - settings.tolerance:
-        assessment = "in_line"
-    else:
-        assessment = "lagging"
-    ratio, cagr = cagr_check(start, now, goal, observed_years, _years(base_end, target_end))
-    if settings.method == "cagr" and raw < 1.0:
-        assessment = CAGR_ASSESSMENT[cagr]
-    return replace(
-        unknown,
-        assessment=assessment,
-        progress_raw=raw,
-        expected=expected,
-        annual_rate=annual,
-        required_rate=required,
-        reached_year=reached,
-        cagr_ratio=ratio,
-        cagr_class=cagr,
-    )
-
-
-def cagr_check(
-    base: float, latest: float, target: float, years_observed: float, years_total: float
-) -> tuple[float | None, CagrClass]:
-    """Open SDG / Statistics Canada: observed ÷ required compound annual growth.
-
-    ≥ 0.95 on track, 0.6–0.95 acceleration needed, 0–0.6 limited progress, < 0 deterioration. Growth rates
-    need positive values; anything else is insufficient data, never a guess.
-    """
-    if min(base, latest, target) <= 0 or years_observed <= 0 or years_total <= 0 or target == base:
-        return None, "insufficient_data"
-    observed = (latest / base) ** (1 / years_observed) - 1
-    required = (target / base) ** (1 / years_total) - 1
-    ratio = observed / required
-    if ratio >= 0.95:
-        return ratio, "on_track"
-    if ratio >= 0.6:
-        return ratio, "acceleration_needed"
-    if ratio >= 0:
-        return ratio, "limited_progress"
-    return ratio, "deterioration"
-
-
-def _trend(observations: Sequence[Observation], unknown: IndicatorProgress) -> IndicatorProgress:
-    """Without a target: the direction of travel from the first to the latest observation.
-
-    A context series (population) has no good direction: its rate is given, never a judgement.
-    """
-    if unknown.direction == "context":
-        unknown = replace(unknown, reason="context series: no good direction")
-    if len(observations) < 2:
-        return replace(unknown, reason="fewer than two observations")
-    first, last = observations[0], observations[-1]
-    mismatch = comparable(first, last)  # issue 9 (data): never mix units or bases
-    if mismatch:
-        return replace(unknown, reason=f"not comparable: {mismatch}")
-    years = _years(period_end(first.date), period_end(last.date))
-    assert first.value is not None and last.value is not None  # _usable keeps numbers only
-    if years <= 0:
-        return replace(unknown, reason="observations share one date")
-    annual = (last.value - first.value) / years
-    if unknown.direction == "context":
-        return replace(unknown, annual_rate=annual)
-    relative = annual / abs(first.value) if first.value else math.inf
-    if abs(relative) < STABLE_RATE:
-        assessment: Assessment = "stable"
-    else:
-        good = annual < 0 if unknown.direction == "lower_is_better" else annual > 0
-        assessment = "improving" if good else "deteriorating"
-    return replace(unknown, assessment=assessment, annual_rate=annual, reason="no numeric target: trend only")
-
-
-# ---------------------------------------------------------------------------------------------- tasks
+# ---------------------------------------------------------------------------------------------- records
 
 
 @dataclass(frozen=True)
 class TaskProgress:
+    """One record (a task in a region): its status and what its data say, side by side.
+
+    `by_horizon` holds each indicator's judgement per goal year; `horizon` is the record's first goal year
+    (2030 for a task serving 2030), which `indicators` and `data` use.
+    """
+
     task: Task
     region: str
     owner: str
     status: str
-    assessment: TaskAssessment
-    indicators: list[IndicatorProgress]
+    horizon: int
+    by_horizon: dict[int, list[IndicatorProgress]]
     rating: str | None
-    disagreement: str | None
     latest_note: str | None
 
     @property
-    def progress(self) -> float | None:
-        """The task's place between baseline and target: done = 100 %, else the mean of its indicators'."""
-        if self.assessment == "done":
-            return 1.0
-        shares = [p.progress for p in self.indicators if p.progress is not None]
-        return sum(shares) / len(shares) if shares else None
+    def indicators(self) -> list[IndicatorProgress]:
+        return self.by_horizon.get(self.horizon, [])
+
+    def data_for(self, horizon: int) -> DataVerdict:
+        """Any indicator lagging or deteriorating → lagging; else any on course → on track; else no data."""
+        labels = [p.label for p in self.by_horizon.get(horizon, [])]
+        if any(a in NEGATIVE for a in labels):
+            return "lagging"
+        if any(a in POSITIVE for a in labels):
+            return "on_track"
+        return "no_data"
+
+    @property
+    def data(self) -> DataVerdict:
+        return self.data_for(self.horizon)
+
+    @property
+    def assessment(self) -> DataVerdict:
+        """What the data say (the status is shown beside it, never instead)."""
+        return self.data
+
+    @property
+    def contradiction(self) -> str | None:
+        """A status that the data contradict: completed but lagging; not started but on course."""
+        return contradiction(self.status, self.data)
+
+    @property
+    def disagreement(self) -> str | None:
+        return disagreement(self.rating, self.status, self.data)
 
     @property
     def stale(self) -> bool:
         return any(p.stale for p in self.indicators)
 
 
-def task_assessment(status: str, indicators: Sequence[IndicatorProgress]) -> TaskAssessment:
-    """Status first (done, blocked, deferred are facts); then the numbers: any lagging indicator makes the
-    task lagging, any indicator on course makes it on track; a task with nothing to judge says so."""
-    if status == "completed":
-        return "done"
-    if status in ("blocked", "deferred"):
-        return status  # type: ignore[return-value]
-    judged = [p.assessment for p in indicators if p.assessment not in ("insufficient_data", "stable")]
-    if any(a in ("lagging", "deteriorating") for a in judged):
-        return "lagging"
-    if judged:
-        return "on_track"
-    return "not_started" if status == "not_started" else "no_data"
-
-
-def disagreement(rating: str | None, assessment: TaskAssessment) -> str | None:
-    """A reviewer's rating that the numbers contradict."""
-    if rating == "green" and assessment in ("lagging", "blocked"):
-        return f"rated green, but {TASK_LABELS[assessment][1]}"
-    if rating == "red" and assessment in ("on_track", "done"):
-        return f"rated red, but {TASK_LABELS[assessment][1]}"
+def contradiction(status: str, data: DataVerdict) -> str | None:
+    if status == "completed" and data == "lagging":
+        return "completed, but the data lag"
+    if status == "not_started" and data == "on_track":
+        return "not started, but the data are on course"
     return None
 
 
-def task_progress(row: RecordRow, as_of: dt.date, settings: Settings = Settings()) -> TaskProgress:
-    """How one record stands at the as-of date (the record must already be as it was then: see `as_of_record`)."""
+CONTRADICTION_ZH = {
+    "completed, but the data lag": "已完成，但数据滞后",
+    "not started, but the data are on course": "未开始，但数据向好",
+}
+
+
+def disagreement(rating: str | None, status: str, data: DataVerdict) -> str | None:
+    """A reviewer's rating that the status or the data contradict."""
+    if rating == "green" and (data == "lagging" or status == "blocked"):
+        return "rated green, but " + ("blocked" if status == "blocked" else "the data lag")
+    if rating == "red" and (data == "on_track" or status == "completed"):
+        return "rated red, but " + ("completed" if status == "completed" else "the data are on course")
+    return None
+
+
+def first_horizon(task: Task, goals: Sequence[Goal]) -> int:
+    years = [g.year for g in goals if serves_goal(task, g.id)]
+    return min(years) if years else max((g.year for g in goals), default=2030)
+
+
+def task_progress(
+    row: RecordRow,
+    as_of: dt.date,
+    settings: Settings | None = None,
+    horizons: Sequence[int] = (2030, 2035),
+    horizon: int | None = None,
+) -> TaskProgress:
+    """How one record stands with the data known at the as-of date (the record must already be as it was
+    then: see `as_of_record`), judged for each horizon."""
+    settings = settings or Settings()
     record = row.record
     definitions = {i.id: i for i in row.task.indicators}
-    indicators = []
+    by_horizon: dict[int, list[IndicatorProgress]] = {h: [] for h in horizons}
     for data in record.indicators:
         definition = definitions.get(data.id)
         if definition is None:
             continue
-        indicators.append(
-            indicator_progress(data, as_of, direction=definition.direction, settings=settings, frequency=definition.frequency)
-        )
-    assessment = task_assessment(record.status, indicators)
+        for h in horizons:
+            by_horizon[h].append(
+                assess_indicator(
+                    data, as_of, horizon=h, direction=definition.direction, settings=settings, frequency=definition.frequency
+                )
+            )
     rating = record.rating.level if record.rating else None
     notes = [h.note for h in record.history if h.note]
+    served = [h for h in horizons if serves_goal(row.task, str(h))]
     return TaskProgress(
         task=row.task,
         region=row.region,
         owner=row.owner,
         status=record.status,
-        assessment=assessment,
-        indicators=indicators,
+        horizon=horizon if horizon is not None else min(served or horizons),
+        by_horizon=by_horizon,
         rating=rating,
-        disagreement=disagreement(rating, assessment),
         latest_note=notes[-1] if notes else None,
     )
 
@@ -383,31 +237,338 @@ def _put(data: dict[str, Any], name: str, value: object) -> None:
         observations.insert(len(observations) if at is None else at, value)
 
 
+# ---------------------------------------------------------------------------------------------- coverage and counts
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One indicator of one record in a summary: the task, the region, the indicator and its judgement."""
+
+    task: Task
+    region: str
+    indicator: Indicator
+    progress: IndicatorProgress
+
+    def name(self, lang: str) -> str:
+        """`T01 常住人口城镇化率` (zh) or `T01 urbanisation rate…` (en); a region's record adds its code."""
+        text = f"{self.task.id} {self.indicator.name_en if lang == 'en' else self.indicator.name_zh}"
+        return text if self.region == "CN" else f"{text} [{self.region}]"
+
+
+@dataclass(frozen=True)
+class LabelCount:
+    """How many indicators (or milestones) carry one label, and which (names in zh and en)."""
+
+    key: str
+    zh: str
+    en: str
+    colour: Colour
+    names_zh: tuple[str, ...] = ()
+    names_en: tuple[str, ...] = ()
+
+    @property
+    def n(self) -> int:
+        return len(self.names_zh)
+
+
+@dataclass(frozen=True)
+class ComponentSummary:
+    """Coverage and counts under one heading (a 2030 component, or a goal as a whole), for one horizon.
+
+    `total` counts the indicators with a good direction (context series are described, not judged);
+    `assessed` those with a label other than 数据不足. `counts` has every label, 数据不足 included, in a
+    fixed order; `milestones` counts the earlier milestones by outcome (never progress toward the goal).
+    No average is computed.
+    """
+
+    key: str
+    label_zh: str
+    label_en: str
+    horizon: int
+    total: int
+    assessed: int
+    counts: tuple[LabelCount, ...]
+    milestones: tuple[LabelCount, ...]
+    records: int
+    entries: tuple[Entry, ...] = ()
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of the indicators that could be assessed (ESCAP shows it beside every figure)."""
+        return self.assessed / self.total if self.total else None
+
+    def count(self, key: str) -> int:
+        return next((c.n for c in self.counts if c.key == key), 0)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """What a journalist may quote, in words: coverage, counts and both dates (zh and en)."""
+
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class GoalSummary:
+    """One goal (2030 or 2035) for one region's own records: coverage and counts, per component.
+
+    `data_from`/`data_to` span the data dates (ends of the latest observations' periods) of the assessed
+    indicators; `as_of` only decided which data were known. `time_elapsed` is the share of the time from the
+    Opinions' issue (2025-08-15) to the end of the goal year gone at the as-of date, for context only.
+    """
+
+    goal: Goal
+    region: str
+    as_of: dt.date
+    data_from: dt.date | None
+    data_to: dt.date | None
+    time_elapsed: float
+    overall: ComponentSummary
+    components: tuple[ComponentSummary, ...]
+    records: int
+    status_counts: dict[str, int]
+    data_counts: dict[str, int]
+    contradictions: int
+    headline: Headline
+
+
+def _entries(tasks: Iterable[TaskProgress], horizon: int) -> list[Entry]:
+    out = []
+    for t in tasks:
+        definitions = {i.id: i for i in t.task.indicators}
+        for p in t.by_horizon.get(horizon, []):
+            if p.indicator in definitions and p.direction != "context":
+                out.append(Entry(t.task, t.region, definitions[p.indicator], p))
+    return out
+
+
+EARLIER = ("met", "missed", "undetermined", "awaiting_data", "not_comparable", "not_quantified")
+
+
+def component_summary(key: str, label_zh: str, label_en: str, tasks: Sequence[TaskProgress], horizon: int) -> ComponentSummary:
+    entries = _entries(tasks, horizon)
+    counts = tuple(
+        LabelCount(
+            k,
+            zh,
+            en,
+            LABEL_COLOUR[k],
+            tuple(e.name("zh") for e in entries if e.progress.label == k),
+            tuple(e.name("en") for e in entries if e.progress.label == k),
+        )
+        for k, (zh, en) in LABELS.items()
+    )
+    milestones = tuple(
+        LabelCount(
+            k,
+            zh,
+            en,
+            "green" if k == "met" else "red" if k == "missed" else "grey",
+            tuple(
+                f"{e.name('zh')} ({m.target.year or m.target.period})"
+                for e in entries
+                for m in e.progress.milestones
+                if m.outcome == k
+            ),
+            tuple(
+                f"{e.name('en')} ({m.target.year or m.target.period})"
+                for e in entries
+                for m in e.progress.milestones
+                if m.outcome == k
+            ),
+        )
+        for k, (zh, en) in OUTCOME_LABELS.items()
+        if k in EARLIER
+    )
+    return ComponentSummary(
+        key=key,
+        label_zh=label_zh,
+        label_en=label_en,
+        horizon=horizon,
+        total=len(entries),
+        assessed=sum(1 for e in entries if e.progress.assessed),
+        counts=counts,
+        milestones=milestones,
+        records=len(tasks),
+        entries=tuple(entries),
+    )
+
+
+def goal_summary(goal: Goal, tasks: Sequence[TaskProgress], as_of: dt.date, region: Region | None = None) -> GoalSummary:
+    """The goal for the records of one region only (national when `region` is None): a region's cities
+    are summarised separately (`region_summary`), never mixed in."""
+    code = region.code if region else "CN"
+    mine = [t for t in tasks if t.region == code and serves_goal(t.task, goal.id)]
+    overall = component_summary(goal.id, goal.headline_zh, goal.headline_en, mine, goal.year)
+    components = tuple(
+        component_summary(
+            f"{goal.id}.{c.key}",
+            f"{c.number}. {c.zh}",
+            c.en,
+            [t for t in mine if f"{goal.id}.{c.key}" in t.task.serves],
+            goal.year,
+        )
+        for c in goal.components
+    )
+    dates = [e.progress.data_date for e in overall.entries if e.progress.assessed and e.progress.data_date]
+    data_counts = dict.fromkeys(TASK_LABELS, 0)
+    for t in mine:
+        data_counts[t.data_for(goal.year)] += 1
+    status_counts = {s: sum(1 for t in mine if t.status == s) for s in STATUS_LABELS}
+    contradictions = sum(1 for t in mine if contradiction(t.status, t.data_for(goal.year)))
+    elapsed = time_elapsed(ISSUED, dt.date(goal.year, 12, 31), as_of)
+    summary = GoalSummary(
+        goal=goal,
+        region=code,
+        as_of=as_of,
+        data_from=min(dates) if dates else None,
+        data_to=max(dates) if dates else None,
+        time_elapsed=elapsed,
+        overall=overall,
+        components=components,
+        records=len(mine),
+        status_counts=status_counts,
+        data_counts=data_counts,
+        contradictions=contradictions,
+        headline=Headline("", ""),
+    )
+    return _with_headline(summary, region)
+
+
+def _when(d: dt.date) -> str:
+    return str(d.year) if (d.month, d.day) == (12, 31) else d.isoformat()
+
+
+def _span(a: dt.date | None, b: dt.date | None, lang: str) -> str:
+    if a is None or b is None:
+        return "无可用数据" if lang == "zh" else "no usable data"
+    if _when(a) == _when(b):
+        return f"数据截至{_when(b)}" if lang == "zh" else f"data up to {_when(b)}"
+    return f"数据截至{_when(a)}至{_when(b)}" if lang == "zh" else f"data up to {_when(a)}–{_when(b)}"
+
+
+def _with_headline(s: GoalSummary, region: Region | None) -> GoalSummary:
+    o = s.overall
+    where_zh = f"{region.zh}（本级记录）" if region else "全国"
+    where_en = f"{region.en} (its own records)" if region else "national"
+    if o.total == 0:
+        zh = f"{s.goal.id}年目标 · {where_zh} · 截至{s.as_of.isoformat()}：范围内没有可评估的指标。"
+        en = f"{s.goal.id} goal · {where_en} · as of {s.as_of.isoformat()}: no indicator in scope to assess."
+        return replace(s, headline=Headline(zh, en))
+    shown = [c for c in o.counts if c.n and c.key != "insufficient_data"]
+    pct = round(100 * o.assessed / o.total)
+    counts_zh = "、".join(f"{c.zh}{c.n}项" for c in shown) or "无"
+    counts_en = ", ".join(f"{c.n} {c.en}" for c in shown) or "none"
+    gap = o.count("insufficient_data")
+    earlier = [m for m in o.milestones if m.n]
+    m_total = sum(m.n for m in earlier)
+    zh = (
+        f"{s.goal.id}年目标 · {where_zh} · 截至{s.as_of.isoformat()}（{_span(s.data_from, s.data_to, 'zh')}）："
+        f"{o.total}项指标中{o.assessed}项可评估（{pct}%）：{counts_zh}；数据不足{gap}项。"
+    )
+    en = (
+        f"{s.goal.id} goal · {where_en} · as of {s.as_of.isoformat()} ({_span(s.data_from, s.data_to, 'en')}): "
+        f"{o.assessed} of {o.total} indicators could be assessed ({pct} %): {counts_en}; {gap} with insufficient data."
+    )
+    if m_total:
+        zh += f"另有{m_total}个早期节点目标（" + "、".join(f"{m.zh}{m.n}" for m in earlier) + f"），不计入{s.goal.id}年进展。"
+        en += (
+            f" {m_total} earlier milestones ("
+            + ", ".join(f"{m.n} {m.en}" for m in earlier)
+            + f") are not counted as progress toward {s.goal.id}."
+        )
+    zh += "不计算平均进展。"
+    en += " No average is computed."
+    return replace(s, headline=Headline(zh, en))
+
+
+@dataclass(frozen=True)
+class RegionSummary:
+    """One region's own records counted over the tasks in scope (23 for the whole plan), with 未报送 (not
+    reported) as a category; `members` are its cities (a province) or its provinces (a cluster), each
+    counted on its own, never added to the region's counts."""
+
+    code: str
+    zh: str
+    en: str
+    kind: str
+    tasks_total: int
+    reported: int
+    status_counts: dict[str, int]  # every status, then "not_reported"
+    data_counts: dict[str, int]
+    records: tuple[TaskProgress, ...]
+    members: tuple[RegionSummary, ...]
+    headline: Headline
+
+
+def region_summary(
+    scope: Region, tasks: Sequence[TaskProgress], regions: Sequence[Region], tasks_total: int = TASK_COUNT, depth: int = 1
+) -> RegionSummary:
+    mine = tuple(t for t in tasks if t.region == scope.code)
+    reported = len({t.task.id for t in mine})
+    status_counts = {s: sum(1 for t in mine if t.status == s) for s in STATUS_LABELS}
+    status_counts["not_reported"] = max(0, tasks_total - reported)
+    data_counts = dict.fromkeys(TASK_LABELS, 0)
+    for t in mine:
+        data_counts[t.data] += 1
+    member_codes = [r.code for r in regions if r.parent == scope.code] + list(scope.provinces)
+    by_code = {r.code: r for r in regions}
+    members = (
+        tuple(region_summary(by_code[c], tasks, regions, tasks_total, depth - 1) for c in member_codes if c in by_code)
+        if depth > 0
+        else ()
+    )
+    if reported == 0:
+        zh = f"{scope.zh}尚无记录：{tasks_total}项任务均未报送。"
+        en = f"{scope.en} has no records yet: all {tasks_total} tasks not reported."
+    else:
+        parts_zh = "、".join(f"{STATUS_LABELS[s][0]}{n}" for s, n in status_counts.items() if n and s != "not_reported")
+        parts_en = ", ".join(f"{n} {STATUS_LABELS[s][1]}" for s, n in status_counts.items() if n and s != "not_reported")
+        data_zh = "、".join(f"{TASK_LABELS[k][0]}{n}" for k, n in data_counts.items() if n)
+        data_en = ", ".join(f"{n} {TASK_LABELS[k][1]}" for k, n in data_counts.items() if n)
+        missing = status_counts["not_reported"]
+        zh = f"{scope.zh}：{tasks_total}项任务中已报送{reported}项（{parts_zh}；{data_zh}），未报送{missing}项。"
+        en = (
+            f"{scope.en}: {reported} of {tasks_total} tasks reported ({parts_en}; {data_en}), "
+            f"{status_counts['not_reported']} not reported."
+        )
+    if members:
+        who = [m for m in members if m.reported]
+        zh += f"下辖/成员{len(members)}个，已报送{len(who)}个" + (f"（{'、'.join(m.zh for m in who)}）" if who else "") + "。"
+        en += f" {len(who)} of its {len(members)} members reported" + (f" ({', '.join(m.en for m in who)})" if who else "") + "."
+    return RegionSummary(
+        code=scope.code,
+        zh=scope.zh,
+        en=scope.en,
+        kind=scope.kind,
+        tasks_total=tasks_total,
+        reported=reported,
+        status_counts=status_counts,
+        data_counts=data_counts,
+        records=mine,
+        members=members,
+        headline=Headline(zh, en),
+    )
+
+
 # ---------------------------------------------------------------------------------------------- roll-ups
 
 
 @dataclass
 class Rollup:
-    """Tasks grouped under one heading (a chapter, a goal component, a goal, a region)."""
+    """Records grouped under one heading (a chapter, a goal component, a goal, a region)."""
 
     key: str
     label_zh: str
     label_en: str
     tasks: list[TaskProgress] = field(default_factory=list)
 
-    @property
-    def progress(self) -> float | None:
-        shares = [t.progress for t in self.tasks if t.progress is not None]
-        return sum(shares) / len(shares) if shares else None
-
-    @property
-    def measured(self) -> int:
-        return sum(1 for t in self.tasks if t.progress is not None)
-
     def counts(self) -> dict[str, int]:
+        """Records by what their data say, every verdict included."""
         out = dict.fromkeys(TASK_LABELS, 0)
         for t in self.tasks:
-            out[t.assessment] += 1
+            out[t.data] += 1
         return out
 
 
@@ -453,16 +614,12 @@ def by_region(tasks: Sequence[TaskProgress], regions: Sequence[Region]) -> list[
     return list(out.values())
 
 
-def time_elapsed(start: dt.date, end: dt.date, as_of: dt.date) -> float:
-    """The share of the time from `start` to `end` gone by at `as_of` (时间过半)."""
-    return min(1.0, max(0.0, (as_of - start).days / (end - start).days))
-
-
 REASON_LABELS: dict[str, tuple[str, str]] = {
-    "blocked": TASK_LABELS["blocked"],
+    "blocked": STATUS_LABELS["blocked"],
     "lagging": TASK_LABELS["lagging"],
     "stale": ("数据过期", "stale data"),
-    "disagreement": ("评级与数据不一致", "rating disagrees with the numbers"),
+    "disagreement": ("评级与数据不一致", "rating disagrees with the data"),
+    "contradiction": ("状态与数据矛盾", "status contradicts the data"),
 }
 
 
@@ -470,12 +627,63 @@ def exceptions(tasks: Sequence[TaskProgress]) -> list[tuple[TaskProgress, list[s
     """The records a review meeting should look at first, with the keys of REASON_LABELS saying why."""
     out = []
     for t in tasks:
-        reasons: list[str] = [t.assessment] if t.assessment in ("lagging", "blocked") else []
+        reasons: list[str] = []
+        if t.status == "blocked":
+            reasons.append("blocked")
+        if t.data == "lagging":
+            reasons.append("lagging")
         if t.stale:
             reasons.append("stale")
         if t.disagreement:
             reasons.append("disagreement")
+        if t.contradiction:
+            reasons.append("contradiction")
         if reasons:
             out.append((t, reasons))
-    order = {"blocked": 0, "lagging": 1}
-    return sorted(out, key=lambda x: (order.get(x[0].assessment, 2), x[0].task.number, x[0].region))
+
+    def order(x: tuple[TaskProgress, list[str]]) -> tuple[int, int, str]:
+        rank = 0 if "blocked" in x[1] else 1 if "lagging" in x[1] else 2
+        return rank, x[0].task.number, x[0].region
+
+    return sorted(out, key=order)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything `ptrack progress` and the report show, computed once: the goals' summaries for the scope
+    region's own records (national when `scope` is None), the region with its members, and the records."""
+
+    as_of: dt.date
+    scope: Region | None
+    goals: tuple[GoalSummary, ...]
+    region: RegionSummary | None
+    tasks: tuple[TaskProgress, ...]
+    settings: Settings
+
+    @property
+    def headline(self) -> Headline:
+        """The first lines to quote: the first goal's sentence, then the region's."""
+        zh = [g.headline.zh for g in self.goals[:1]] + ([self.region.headline.zh] if self.region else [])
+        en = [g.headline.en for g in self.goals[:1]] + ([self.region.headline.en] if self.region else [])
+        return Headline("\n".join(zh), "\n".join(en))
+
+
+def overview(
+    goals: Sequence[Goal],
+    tasks: Sequence[TaskProgress],
+    as_of: dt.date,
+    *,
+    scope: Region | None = None,
+    regions: Sequence[Region] = (),
+    tasks_total: int = TASK_COUNT,
+    settings: Settings | None = None,
+) -> Overview:
+    ordered = sorted(goals, key=lambda g: g.year)
+    return Overview(
+        as_of=as_of,
+        scope=scope,
+        goals=tuple(goal_summary(g, tasks, as_of, scope) for g in ordered),
+        region=region_summary(scope, tasks, regions, tasks_total) if scope is not None else None,
+        tasks=tuple(tasks),
+        settings=settings or Settings(),
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -35,15 +34,15 @@ from policy_tracker.models import (
 )
 from policy_tracker.numbers import format_number
 from policy_tracker.progress import (
-    ISSUED,
+    CONTRADICTION_ZH,
     REASON_LABELS,
+    TASK_COLOUR,
     TASK_LABELS,
-    TaskProgress,
-    by_chapter,
-    by_component,
-    by_goal,
+    ComponentSummary,
+    GoalSummary,
+    Overview,
+    RegionSummary,
     exceptions,
-    time_elapsed,
 )
 from policy_tracker.query import HistoryRow, RecordRow, instant, status_counts, tasks_serving
 from policy_tracker.visible import visible
@@ -491,41 +490,188 @@ def records_json(records: Sequence[tuple[str, Task | RegionRecord]]) -> str:
 
 # ---------------------------------------------------------------------------------------------- progress
 
-
-def _bar(share: float | None, width: int = 20) -> Text:
-    if share is None:
-        return Text("no data", style="dim")
-    filled = round(max(0.0, min(1.0, share)) * width)
-    return Text.assemble(("█" * filled, "green"), ("░" * (width - filled), "grey50"), f" {share * 100:3.0f}%")
+# The assessment's colours (assessment.LABEL_COLOUR) as Rich styles: one meaning everywhere.
+COLOUR_STYLE = {"green": "green", "amber": "yellow", "red": "red", "grey": "grey50"}
 
 
-def progress_view(ws: Workspace, tasks: Sequence[TaskProgress], as_of: dt.date, lang: Lang) -> Group:
-    parts: list[Any] = [Text(f"{pick('截至', 'As of', lang, ' ')} {as_of.isoformat()} · {len(tasks)} records", style="bold")]
-    goals = Table(title=pick("目标", "Goals", lang, " "), box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
-    goals.add_column("")
-    goals.add_column(pick("进展", "Progress", lang, " "), no_wrap=True)
-    goals.add_column(pick("时间进度", "Time elapsed", lang, " "), no_wrap=True)
-    for goal in ws.goals:
-        rollup = by_goal(tasks, goal)
-        if rollup.tasks:
-            elapsed = time_elapsed(ISSUED, dt.date(goal.year, 12, 31), as_of)
-            goals.add_row(
-                f"{goal.id} {pick(goal.headline_zh, goal.headline_en, lang, ' ')}", _bar(rollup.progress), _bar(elapsed)
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.4g}"
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _labelled(key: str, lang: Lang) -> Text:
+    from policy_tracker.assessment import LABEL_COLOUR, LABELS
+
+    return Text(pick(*LABELS[key], lang, " "), style=COLOUR_STYLE[LABEL_COLOUR[key]])
+
+
+def _counts(c: ComponentSummary, lang: Lang) -> Text:
+    """Every label with a count, then 数据不足 always, each in its colour."""
+    out = Text()
+    for item in c.counts:
+        if item.n or item.key == "insufficient_data":
+            if out:
+                out.append(" · ")
+            out.append(f"{pick(item.zh, item.en, lang, ' ')} {item.n}", style=COLOUR_STYLE[item.colour])
+    return out
+
+
+def _goal_tables(g: GoalSummary, lang: Lang) -> list[Any]:
+    parts: list[Any] = []
+    table = Table(
+        title=pick(f"{g.goal.id} 覆盖与计数", f"{g.goal.id} coverage and counts", lang, " "),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title_justify="left",
+    )
+    table.add_column("", overflow="fold", ratio=1)
+    table.add_column(pick("可评估", "Assessed", lang, " "), no_wrap=True, justify="right")
+    table.add_column(pick("按标签", "By label", lang, " "), overflow="fold", ratio=2)
+    for c in (*g.components, g.overall):
+        name = pick(c.label_zh, c.label_en, lang, " ") if c is not g.overall else pick("合计", "All", lang, " ")
+        table.add_row(name, f"{c.assessed}/{c.total}", _counts(c, lang))
+    parts.append(table)
+    rows = [e for e in g.overall.entries if e.progress.assessed]
+    if rows:
+        ind = Table(
+            title=pick(f"{g.goal.id} 已评估指标", f"{g.goal.id} assessed indicators", lang, " "),
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            title_justify="left",
+        )
+        for col in (("指标", "Indicator"), ("评估", "Label"), ("数据期", "Data date")):
+            ind.add_column(pick(*col, lang, " "), overflow="fold")
+        ind.add_column(pick("进展/时间", "Progress/time", lang, " "), no_wrap=True)
+        ind.add_column(pick("目标与预期", "Target and anticipated", lang, " "), overflow="fold", ratio=2)
+        for e in rows:
+            p = e.progress
+            if p.target is not None:
+                progress = f"{_share(p.progress_raw)} / {_share(p.expected)}"
+                meets = (
+                    "—"
+                    if p.projected_meets is None
+                    else pick("可达成", "on course to meet", lang, " ")
+                    if p.projected_meets
+                    else pick("达不到", "would miss", lang, " ")
+                )
+                anticipated = (
+                    f"{p.target.comparator or ''}{_num(p.target.value)} ({p.target.year}; {p.target.target_from}); "
+                    + pick("按现速度", "at the observed rate", lang, " ")
+                    + f" {_num(p.projected)} ({meets}), "
+                    + pick("需每年", "needs", lang, " ")
+                    + f" {_num(p.required_rate)}/{pick('年', 'yr', lang, ' ')}"
+                    + (f", {pick('预计达成', 'reached', lang, ' ')} {p.reached_year:.1f}" if p.reached_year else "")
+                )
+            else:
+                progress = f"{_num(p.annual_rate)}/{pick('年', 'yr', lang, ' ')}"
+                anticipated = pick("无本期目标：看趋势", "no target for this horizon: trend", lang, " ")
+            when = p.data_date.isoformat() if p.data_date else "—"
+            ind.add_row(e.name(lang if lang != "both" else "zh"), _labelled(p.label, lang), when, progress, anticipated)
+        parts.append(ind)
+    missing = g.overall.counts[-1]
+    if missing.n:
+        names = missing.names_en if lang == "en" else missing.names_zh
+        parts.append(
+            Text(f"{pick('数据不足', 'Insufficient data', lang, ' ')} ({missing.n}): " + "、".join(names), style="grey50")
+        )
+    earlier = [m for m in g.overall.milestones if m.n]
+    if earlier:
+        text = Text(pick("早期节点目标（不计入进展）", "Earlier milestones (not progress toward the goal)", lang, " ") + ": ")
+        for i, m in enumerate(earlier):
+            text.append(("; " if i else "") + f"{pick(m.zh, m.en, lang, ' ')} {m.n}", style=COLOUR_STYLE[m.colour])
+            text.append(" (" + "、".join(m.names_en if lang == "en" else m.names_zh) + ")", style="grey50")
+        parts.append(text)
+    return parts
+
+
+def _region_table(r: RegionSummary, ws: Workspace, lang: Lang) -> list[Any]:
+    parts: list[Any] = [Text(pick(r.headline.zh, r.headline.en, lang), style="grey50" if not r.reported else "")]
+    if r.members:
+        table = Table(
+            title=pick("下辖与成员（各自计数，不并入上级）", "Members (counted on their own, never added up)", lang, " "),
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            title_justify="left",
+        )
+        table.add_column(pick("地区", "Region", lang, " "), no_wrap=True)
+        table.add_column(pick("已报送", "Reported", lang, " "), justify="right", no_wrap=True)
+        table.add_column(pick("状态", "Status", lang, " "), overflow="fold")
+        table.add_column(pick("数据", "Data", lang, " "), overflow="fold")
+        for m in r.members:
+            if not m.reported:
+                table.add_row(
+                    region_label(ws, m.code),
+                    f"0/{m.tasks_total}",
+                    Text(pick("无记录（未报送）", "no records (not reported)", lang, " "), style="grey50"),
+                    "",
+                )
+                continue
+            status = " · ".join(
+                f"{status_label(s, lang, ' ') if s != 'not_reported' else pick('未报送', 'not reported', lang, ' ')} {n}"
+                for s, n in m.status_counts.items()
+                if n
             )
-    parts.append(goals)
-    for title, rollups in (
-        (pick("2030 分目标", "2030 components", lang, " "), by_component(tasks, ws.goals[0]) if ws.goals else []),
-        (pick("各章", "Chapters", lang, " "), by_chapter(tasks, ws.chapters)),
-    ):
-        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
-        table.add_column("", overflow="fold", ratio=1)
-        table.add_column(pick("进展", "Progress", lang, " "), no_wrap=True)
-        table.add_column(pick("评估", "Assessment", lang, " "), overflow="fold")
-        for r in rollups:
-            counts = " · ".join(f"{pick(*TASK_LABELS[k], lang, ' ')} {n}" for k, n in r.counts().items() if n)
-            table.add_row(pick(r.label_zh, r.label_en, lang), _bar(r.progress), counts)
+            data = Text(" · ").join(
+                Text(f"{pick(*TASK_LABELS[k], lang, ' ')} {n}", style=COLOUR_STYLE[TASK_COLOUR[k]])
+                for k, n in m.data_counts.items()
+                if n
+            )
+            table.add_row(region_label(ws, m.code), f"{m.reported}/{m.tasks_total}", status, data)
         parts.append(table)
-    found = exceptions(tasks)
+    return parts
+
+
+def progress_view(ws: Workspace, view: Overview, lang: Lang) -> Group:
+    """The terminal view: the words a journalist may quote first, then coverage and counts per component, the
+    assessed indicators with anticipated progress, the records (status and data side by side), exceptions."""
+    parts: list[Any] = []
+    for g in view.goals:
+        parts.append(Text(pick(g.headline.zh, g.headline.en, lang), style="bold"))
+    parts.append(
+        Text(
+            pick(
+                "进展在各指标的数据期末计量；截至日只决定哪些数据已知。",
+                "Progress is measured at each indicator's data date; the as-of date only decides which data are known.",
+                lang,
+                " ",
+            ),
+            style="grey50",
+        )
+    )
+    if view.region is not None:
+        parts += _region_table(view.region, ws, lang)
+    for g in view.goals:
+        parts += _goal_tables(g, lang)
+    mine = [t for t in view.tasks if view.scope is None or t.region == view.scope.code]
+    if mine:
+        table = Table(
+            title=pick("记录：状态与数据并列", "Records: status and data side by side", lang, " "),
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            title_justify="left",
+        )
+        table.add_column("ID", no_wrap=True)
+        table.add_column(pick("地区", "Region", lang, " "), no_wrap=True)
+        table.add_column(pick("状态", "Status", lang, " "), no_wrap=True)
+        table.add_column(pick("数据", "Data", lang, " "), no_wrap=True)
+        table.add_column(pick("矛盾或分歧", "Contradiction or disagreement", lang, " "), overflow="fold")
+        for t in mine:
+            flag = t.contradiction
+            words = (pick(CONTRADICTION_ZH[flag], flag, lang, " ") if flag else "") + (
+                f"{'; ' if flag else ''}{t.disagreement}" if t.disagreement else ""
+            )
+            table.add_row(
+                t.task.id,
+                region_label(ws, t.region),
+                _status_text(t.status, lang),
+                Text(pick(*TASK_LABELS[t.data], lang, " "), style=COLOUR_STYLE[TASK_COLOUR[t.data]]),
+                Text(words, style="red") if words else "",
+            )
+        parts.append(table)
+    found = exceptions(view.tasks)  # members' records too, each under its own region
     if found:
         table = Table(
             title=pick("需关注", "Needs attention", lang, " "), box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left"
@@ -538,31 +684,94 @@ def progress_view(ws: Workspace, tasks: Sequence[TaskProgress], as_of: dt.date, 
             why = "; ".join(pick(*REASON_LABELS[k], lang, " ") for k in reasons)
             table.add_row(t.task.id, region_label(ws, t.region), Text(why, style="red"), plain(t.latest_note or "—"))
         parts.append(table)
-    else:
+    elif view.tasks:
         parts.append(
-            Text(pick("无需特别关注的记录。", "Nothing lagging, blocked, stale or in disagreement.", lang, " "), style="green")
+            Text(
+                pick(
+                    "无滞后、受阻、过期、矛盾或分歧的记录。",
+                    "Nothing lagging, blocked, stale, contradicted or in disagreement.",
+                    lang,
+                    " ",
+                ),
+                style="grey50",
+            )
         )
     return Group(*parts)
 
 
-def progress_json(tasks: Sequence[TaskProgress], as_of: dt.date) -> str:
-    out = []
-    for t in tasks:
-        out.append({
-            "task": t.task.id, "region": t.region, "status": t.status, "assessment": t.assessment,
-            "progress": t.progress, "rating": t.rating, "disagreement": t.disagreement, "stale": t.stale,
+def _figure_json(x: BaseModel | None) -> Any:
+    return x.model_dump(mode="json") if x is not None else None
+
+
+def progress_json(view: Overview) -> str:
+    """Every number behind the view: goals with coverage and counts (names included), the region, and each
+    record's indicators per horizon with milestones, superseded targets and anticipated progress."""
+
+    def component(c: ComponentSummary) -> dict[str, Any]:
+        return {
+            "key": c.key, "label_zh": c.label_zh, "label_en": c.label_en, "horizon": c.horizon,
+            "total": c.total, "assessed": c.assessed, "coverage": c.coverage, "records": c.records,
+            "counts": {x.key: {"n": x.n, "names": list(x.names_en)} for x in c.counts},
+            "milestones": {x.key: {"n": x.n, "names": list(x.names_en)} for x in c.milestones},
+        }  # fmt: skip
+
+    def region(r: RegionSummary) -> dict[str, Any]:
+        return {
+            "code": r.code, "zh": r.zh, "en": r.en, "kind": r.kind, "tasks_total": r.tasks_total,
+            "reported": r.reported, "status_counts": r.status_counts, "data_counts": r.data_counts,
+            "headline_zh": r.headline.zh, "headline_en": r.headline.en, "members": [region(m) for m in r.members],
+        }  # fmt: skip
+
+    goals = [
+        {
+            "goal": g.goal.id, "region": g.region, "headline_zh": g.headline.zh, "headline_en": g.headline.en,
+            "data_from": g.data_from.isoformat() if g.data_from else None,
+            "data_to": g.data_to.isoformat() if g.data_to else None, "time_elapsed": g.time_elapsed,
+            "records": g.records, "status_counts": g.status_counts, "data_counts": g.data_counts,
+            "contradictions": g.contradictions, "overall": component(g.overall),
+            "components": [component(c) for c in g.components],
+        }
+        for g in view.goals
+    ]  # fmt: skip
+    records = []
+    for t in view.tasks:
+        records.append({
+            "task": t.task.id, "region": t.region, "status": t.status, "data": t.data, "assessment": t.data,
+            "contradiction": t.contradiction, "rating": t.rating, "disagreement": t.disagreement, "stale": t.stale,
+            "horizon": t.horizon,
             "indicators": [
-                {"id": p.indicator, "assessment": p.assessment, "progress": p.progress, "progress_raw": p.progress_raw,
-                 "expected": p.expected, "annual_rate": p.annual_rate, "required_rate": p.required_rate,
-                 "reached_year": p.reached_year, "cagr_ratio": p.cagr_ratio, "cagr_class": p.cagr_class,
-                 "stale": p.stale, "reason": p.reason,
-                 "baseline": p.baseline.model_dump(mode="json") if p.baseline else None,
-                 "latest": p.latest.model_dump(mode="json") if p.latest else None,
-                 "target": p.target.model_dump(mode="json") if p.target else None}
-                for p in t.indicators
+                {"id": p.indicator, "horizon": p.horizon, "label": p.label, "assessment": p.label,
+                 "data_date": p.data_date.isoformat() if p.data_date else None,
+                 "progress": p.progress, "progress_raw": p.progress_raw, "expected": p.expected,
+                 "annual_rate": p.annual_rate, "required_rate": p.required_rate, "projected": p.projected,
+                 "projected_meets": p.projected_meets, "reached_year": p.reached_year,
+                 "cagr_ratio": p.cagr_ratio, "cagr_class": p.cagr_class, "stale": p.stale, "reason": p.reason,
+                 "baseline": _figure_json(p.baseline), "latest": _figure_json(p.latest), "target": _figure_json(p.target),
+                 "superseded": [_figure_json(x) for x in p.superseded], "beyond": [_figure_json(x) for x in p.beyond],
+                 "milestones": [
+                     {"target": _figure_json(m.target), "outcome": m.outcome, "floor": m.floor, "reason": m.reason,
+                      "observation": _figure_json(m.observation)}
+                     for m in p.milestones
+                 ],
+                 "year_to_date": [
+                     {"observation": _figure_json(y.observation), "target": _figure_json(y.target),
+                      "share_of_year": y.share_of_year, "completion": y.completion, "label": y.label, "reason": y.reason}
+                     for y in p.year_to_date
+                 ]}
+                for h in sorted(t.by_horizon) for p in t.by_horizon[h]
             ],
         })  # fmt: skip
-    return dump_json({"as_of": as_of.isoformat(), "records": out})
+    return dump_json(
+        {
+            "as_of": view.as_of.isoformat(),
+            "method": view.settings.method,
+            "tolerance": view.settings.tolerance,
+            "scope": view.scope.code if view.scope else None,
+            "goals": goals,
+            "region": region(view.region) if view.region else None,
+            "records": records,
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------- the matrix

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from policy_tracker.assessment import LABEL_COLOUR, OUTCOME_LABELS
 from policy_tracker.changes import parse_observation_field
 from policy_tracker.clock import ZONE_LABEL, minute_text
 from policy_tracker.figures import figure_text, short_address, source_text
@@ -30,18 +31,18 @@ from policy_tracker.models import (
 from policy_tracker.numbers import format_number
 from policy_tracker.progress import (
     ASSESSMENT_LABELS,
-    ISSUED,
+    CONTRADICTION_ZH,
     REASON_LABELS,
     TASK_LABELS,
+    ComponentSummary,
     IndicatorProgress,
+    Overview,
     Rollup,
     TaskProgress,
     by_chapter,
     by_component,
     by_goal,
-    by_region,
     exceptions,
-    time_elapsed,
 )
 from policy_tracker.query import RecordRow, instant, status_counts
 
@@ -149,6 +150,7 @@ class ReportInput:
     since: dt.date | None
     tolerance: float
     method: str
+    overview: Overview  # the assessment's coverage, counts and sentences (computed in progress.py, never here)
     matrix: Matrix | None = None
     definitions: Sequence[Task] = ()  # the tasks in scope, so that a task without a record still has its row
     records: Mapping[tuple[str, str], Task | RegionRecord] = field(default_factory=dict)  # as of the date, by (task, region)
@@ -222,7 +224,7 @@ def build_report(r: ReportInput, lang: Lang = "both") -> Report:
             f"({_t('方法', 'method', lang)}: {method}, {_t('容差', 'tolerance', lang)} ±{r.tolerance * 100:g} pp)",
         ),
     ]
-    sections = [_overview(r, lang), _task_table(r, lang), _exceptions(r, lang)]
+    sections = [_headline(r, lang), _overview(r, lang), _task_table(r, lang), _exceptions(r, lang)]
     if r.matrix is not None:
         sections.append(_matrix(r.matrix, lang))
     sections.append(_charts(r, lang))
@@ -234,18 +236,7 @@ def build_report(r: ReportInput, lang: Lang = "both") -> Report:
         sections += [_rollup_section(rollup, lang, r.regions) for rollup in rollups]
     sections.append(Section(_t("按章节", "By chapter", lang)))
     sections += [_rollup_section(rollup, lang, r.regions) for rollup in by_chapter(r.tasks, r.chapters)]
-    if len({t.region for t in r.tasks}) > 1:
-        rows: list[list[Cell]] = [
-            [
-                _region(r.regions, g.key, lang),
-                Share(g.progress),
-                _counts_text(g.counts(), lang),
-                f"{g.measured}/{len(g.tasks)}",
-            ]
-            for g in by_region(r.tasks, r.regions)
-        ]
-        header = _cols(lang, ("地区", "Region"), ("进展", "Progress"), ("评估", "Assessment"), ("可测任务", "Measured"))
-        sections.append(Section(_t("按地区", "By region", lang), blocks=[Table(header, rows, (2, 2, 4, 1))]))
+    sections += _regions(r, lang)
     sections += [*_indicators(r, lang), _changes(r, lang), _methodology(r, lang)]
     title = _t(r.title_zh + " 落实进展报告", "Progress report: " + r.title_en, lang)
     return Report(title=title, lang=lang, meta=meta, sections=sections)
@@ -332,7 +323,7 @@ def _task_table(r: ReportInput, lang: Lang) -> Section:
                 rationale,
             ]
         )
-        tone = "bad" if t.assessment in ("lagging", "blocked") else "good" if t.assessment == "done" else "none"
+        tone = "bad" if t.data == "lagging" or t.status == "blocked" else "good" if t.data == "on_track" else "none"
         tones.append(["none", "none", tone, _RATING_TONES.get(t.rating or "", "none"), "none"])
     header = _cols(
         lang, ("任务", "Task"), ("状态", "Status"), ("评估", "Assessment"), ("评级", "Rating"), ("评级理由", "Rationale")
@@ -350,8 +341,11 @@ def _task_table(r: ReportInput, lang: Lang) -> Section:
 _RATING_TONES = {"green": "good", "amber": "ok", "red": "bad"}
 
 
-def _counts_text(counts: dict[str, int], lang: Lang) -> str:
-    return " · ".join(f"{_label(TASK_LABELS, k, lang)} {n}" for k, n in counts.items() if n) or "—"
+def _headline(r: ReportInput, lang: Lang) -> Section:
+    """The words a journalist may quote: coverage, counts and both dates, for each goal and the region."""
+    heads = [g.headline for g in r.overview.goals] + ([r.overview.region.headline] if r.overview.region else [])
+    lines = [x for h in heads for x in ((h.zh, h.en) if lang == "both" else (h.zh if lang == "zh" else h.en,))]
+    return Section(_t("要点", "Headline", lang), blocks=[Paragraph(line) for line in lines])
 
 
 def _summary(r: ReportInput, lang: Lang) -> Section:
@@ -361,39 +355,50 @@ def _summary(r: ReportInput, lang: Lang) -> Section:
             [[_label(STATUS_LABELS, s, lang), str(n)] for s, n in status_counts(r.tasks).items()],
         )
     ]
-    assessment_counts = dict.fromkeys(TASK_LABELS, 0)
+    data_counts = dict.fromkeys(TASK_LABELS, 0)
     for t in r.tasks:
-        assessment_counts[t.assessment] += 1
+        data_counts[t.data] += 1
     blocks.append(
         Table(
-            _cols(lang, ("评估", "Assessment"), ("记录数", "Records")),
-            [[_label(TASK_LABELS, a, lang), str(n)] for a, n in assessment_counts.items() if n],
+            _cols(lang, ("数据", "Data"), ("记录数", "Records")),
+            [[_label(TASK_LABELS, a, lang), str(n)] for a, n in data_counts.items()],
         )
     )
-    rows: list[list[Cell]] = []
-    for goal in r.goals:
-        rollup = by_goal(r.tasks, goal)
-        elapsed = time_elapsed(ISSUED, dt.date(goal.year, 12, 31), r.as_of)
-        rows.append([goal.id, Share(rollup.progress), Share(elapsed), f"{rollup.measured}/{len(rollup.tasks)}"])
-    blocks.append(
-        Table(
-            _cols(lang, ("目标", "Goal"), ("进展", "Progress"), ("时间进度", "Time elapsed"), ("可测记录", "Measured records")),
-            rows,
-        )
-    )
+    for g in r.overview.goals:
+        rows: list[list[Cell]] = [
+            [
+                _t(c.label_zh, c.label_en, lang) if c is not g.overall else _t("合计", "All", lang),
+                f"{c.assessed}/{c.total}",
+                *(str(x.n) for x in c.counts),
+                _milestone_text(c, lang),
+            ]
+            for c in (*g.components, g.overall)
+        ]
+        header = [
+            _t(f"{g.goal.id}目标", f"{g.goal.id} goal", lang),
+            _t("可评估", "Assessed", lang),
+            *(_label(ASSESSMENT_LABELS, k, lang) for k in ASSESSMENT_LABELS),
+            _t("早期节点目标", "Earlier milestones", lang),
+        ]
+        blocks.append(Table(header, rows))
     blocks.append(
         Paragraph(
             _t(
-                "进展：各记录在基期与目标之间所处位置的平均值（已完成记为100%），只计有可比目标和数据的记录；"
-                "时间进度自《意见》印发（2025-08-15）起算。",
-                "Progress is the mean position of the records between baseline and target (a completed record counts "
-                "100 %), over the records that have a comparable target and data; time elapsed counts from the "
-                "Opinions' issue date (2025-08-15).",
+                "表中为指标个数，不计算平均进展。每项指标用不晚于目标年末、在数据期末尚未到期、最近印发规划的目标，"
+                "在其最新数据期末评估；已过期的目标是早期节点，只判断是否达成；没有本期限目标的指标看趋势。",
+                "The tables count indicators; no average is computed. Each indicator is judged against the target of "
+                "the most recently issued plan due by the end of the goal year and not yet past at its data date, "
+                "measured at the end of its latest data period; past targets are earlier milestones, met or missed "
+                "only; indicators without a target for the horizon are judged by their trend.",
                 lang,
             )
         )
     )
-    return Section(_t("总体情况", "Overview", lang), blocks=blocks)
+    return Section(_t("概览", "Summary", lang), blocks=blocks)
+
+
+def _milestone_text(c: ComponentSummary, lang: Lang) -> str:
+    return " · ".join(f"{_t(m.zh, m.en, lang)} {m.n}" for m in c.milestones if m.n) or "—"
 
 
 def _exceptions(r: ReportInput, lang: Lang) -> Section:
@@ -446,72 +451,147 @@ def _reasons(t: TaskProgress, reasons: list[str], lang: Lang) -> str:
     return "; ".join(shown)
 
 
+SQUARE = {"green": "🟩", "amber": "🟨", "red": "🟥", "grey": "⬜"}  # the assessment's colours in any format
+
+
 def _charts(r: ReportInput, lang: Lang) -> Section:
-    counts = status_counts(r.tasks)
-    shown = [(s, n) for s, n in counts.items() if n]
-    pie = Chart(
-        "pie",
-        _t("状态分布", "Status", lang),
-        [_label(STATUS_LABELS, s, lang) for s, _ in shown],
-        [Series(_t("记录数", "Records", lang), [float(n) for _, n in shown])],
-        tones=[STATUS_TONES[s] for s, _ in shown],
+    blocks: list[Block] = []
+    shown = [(s, n) for s, n in status_counts(r.tasks).items() if n]
+    if len(shown) > 1:  # a pie of one slice says nothing a sentence does not
+        blocks.append(
+            Chart(
+                "pie",
+                _t("状态分布", "Status", lang),
+                [_label(STATUS_LABELS, s, lang) for s, _ in shown],
+                [Series(_t("记录数", "Records", lang), [float(n) for _, n in shown])],
+                tones=[STATUS_TONES[s] for s, _ in shown],
+            )
+        )
+    elif shown:
+        status, n = shown[0]
+        blocks.append(
+            Paragraph(
+                _t(
+                    f"全部{n}条记录状态均为“{STATUS_LABELS[status][0]}”。",
+                    f"All {n} records are {STATUS_LABELS[status][1]}.",
+                    lang,
+                )
+            )
+        )
+    else:
+        blocks.append(Paragraph(_t("范围内没有记录。", "No record in scope.", lang)))
+    legend = " ".join(
+        f"{SQUARE[LABEL_COLOUR[k]]} {_label(ASSESSMENT_LABELS, k, lang)}"
+        for k in ("ahead", "in_line", "lagging", "insufficient_data")
     )
-    chapters = by_chapter(r.tasks, r.chapters)
-    numbers = {c.label: c.number for c in r.chapters}  # 四 in Chinese, 4 in English
-    progress = Chart(
-        "bar",
-        _t("各章进展", "Progress by chapter", lang),
-        [c.key if lang != "en" else str(numbers.get(c.key, c.key)) for c in chapters],
-        [Series(_t("进展", "Progress", lang), [(c.progress or 0) * 100 for c in chapters])],
-        unit="%",
-    )
-    return Section(_t("图表", "Charts", lang), blocks=[pie, progress])
+    for g in r.overview.goals:
+        if g.overall.total == 0:  # an empty scope gets a sentence, never an empty chart
+            blocks.append(Paragraph(_t(f"{g.goal.id}目标：范围内没有指标。", f"{g.goal.id} goal: no indicator in scope.", lang)))
+            continue
+        parts = (*g.components, g.overall) if g.components else (g.overall,)
+        rows: list[list[Cell]] = [
+            [
+                _t(c.label_zh, c.label_en, lang) if c is not g.overall else _t("合计", "All", lang),
+                "".join(SQUARE[x.colour] * x.n for x in c.counts),
+                f"{c.assessed}/{c.total}",
+            ]
+            for c in parts
+        ]
+        title = _t(
+            f"{g.goal.id}目标：各指标评估（每格一项指标）", f"{g.goal.id} goal: indicators by label (one square each)", lang
+        )
+        blocks += [
+            Paragraph(f"{title} — {legend}"),
+            Table(_cols(lang, ("", ""), ("指标", "Indicators"), ("可评估", "Assessed")), rows, (3, 5, 1)),
+        ]
+    return Section(_t("图表", "Charts", lang), blocks=blocks)
 
 
 def _rollup_section(rollup: Rollup, lang: Lang, regions: Sequence[Region]) -> Section:
-    shown: Cell = Share(rollup.progress) if rollup.progress is not None else _t("暂无可测进展", "no measurable progress", lang)
+    counts = " · ".join(f"{_label(TASK_LABELS, k, lang)} {n}" for k, n in rollup.counts().items() if n)
     rows: list[list[Cell]] = []
     for t in rollup.tasks:
+        flag = t.contradiction
         rows.append(
             [
                 _task(t.task, lang),
                 _region(regions, t.region, lang),
-                Share(t.progress),
                 _label(STATUS_LABELS, t.status, lang),
-                _label(TASK_LABELS, t.assessment, lang),
+                _label(TASK_LABELS, t.data, lang) + (f" ({_t(CONTRADICTION_ZH[flag], flag, lang)})" if flag else ""),
                 _rating(t.rating, lang),
                 _region(regions, t.owner, lang),
             ]
         )
     header = _cols(
-        lang,
-        ("任务", "Task"),
-        ("地区", "Region"),
-        ("进展", "Progress"),
-        ("状态", "Status"),
-        ("评估", "Assessment"),
-        ("评级", "Rating"),
-        ("牵头", "Owner"),
+        lang, ("任务", "Task"), ("地区", "Region"), ("状态", "Status"), ("数据", "Data"), ("评级", "Rating"), ("牵头", "Owner")
     )
-    table = Table(header, rows, (5, 2, 2, 1.3, 1.5, 1, 1.5))
-    return Section(_t(rollup.label_zh, rollup.label_en, lang), level=3, blocks=[table], figure=shown)
+    table = Table(header, rows, (5, 2, 1.3, 2.5, 1, 1.5))
+    return Section(_t(rollup.label_zh, rollup.label_en, lang), level=3, blocks=[table], figure=counts)
+
+
+def _regions(r: ReportInput, lang: Lang) -> list[Section]:
+    """A region's own records, then each member counted on its own: levels are never added together."""
+    region = r.overview.region
+    if region is None:
+        return []
+    blocks: list[Block] = [Paragraph(_t(region.headline.zh, region.headline.en, lang))]
+    if region.members:
+        rows: list[list[Cell]] = [
+            [
+                _region(r.regions, m.code, lang),
+                f"{m.reported}/{m.tasks_total}",
+                " · ".join(
+                    f"{_label(STATUS_LABELS, k, lang) if k != 'not_reported' else _t('未报送', 'not reported', lang)} {n}"
+                    for k, n in m.status_counts.items()
+                    if n
+                ),
+                " · ".join(f"{_label(TASK_LABELS, k, lang)} {n}" for k, n in m.data_counts.items() if n) or "—",
+            ]
+            for m in region.members
+        ]
+        header = _cols(lang, ("地区", "Region"), ("已报送", "Reported"), ("状态", "Status"), ("数据", "Data"))
+        blocks.append(Table(header, rows, (2, 1, 4, 3)))
+    return [Section(_t("按地区", "By region", lang), blocks=blocks)]
 
 
 def _target_text(p: IndicatorProgress, lang: Lang) -> str:
     if p.target is None:
-        return _t("无量化目标", "no numeric target", lang)
-    when = p.target.year or p.target.period  # issue 9 (data): a standing or multi-year target has a period, no year
-    return f"{p.target.comparator or ''}{_num(p.target.value)} ({when}; {p.target.target_from})"
+        return _t("无本期限目标", "no target for this horizon", lang)
+    return f"{p.target.comparator or ''}{_num(p.target.value)} ({p.target.year}; {p.target.target_from})"
+
+
+def _anticipated(p: IndicatorProgress, lang: Lang) -> str:
+    """ESCAP's anticipated progress: the value at the due date at the observed rate, the rate needed, the year reached."""
+    if p.target is None or p.projected is None:
+        return "—"
+    verdict = _t("可达成", "meets it", lang) if p.projected_meets else _t("达不到", "misses it", lang)
+    text = f"{_num(p.projected)} ({verdict}); {_t('需每年', 'needs', lang)} {_num(p.required_rate)}"
+    return text + (f"; {_t('预计', 'reached', lang)} {p.reached_year:.1f}" if p.reached_year else "")
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
 
 
 def _indicators(r: ReportInput, lang: Lang) -> list[Section]:
-    """The indicator table, its sources numbered in a list after it (a table cell never holds an address)."""
+    """The indicator table, the earlier milestones apart, then the sources numbered in a list (a table cell never
+    holds an address)."""
     rows: list[list[Cell]] = []
+    milestones: list[list[Cell]] = []
     sources: dict[str, int] = {}
     for t in r.tasks:
         names = {i.id: i for i in t.task.indicators}
         for p in t.indicators:
             ind = names[p.indicator]
+            name = f"{_t(ind.name_zh, ind.name_en, lang)} ({ind.unit})"
+            where = f"{t.task.id} {_region(r.regions, t.region, lang)}" if t.region != "CN" else t.task.id
+            for m in p.milestones:
+                obs = m.observation
+                seen = _figure(f"{obs.qualifier or ''}{_num(obs.value)}", obs) if obs else "—"
+                value = _num(m.target.value) if m.target.value is not None else m.target.value_text or ""
+                when = m.target.year or m.target.period
+                target = f"{m.target.comparator or ''}{value} ({when}; {m.target.target_from})"
+                milestones.append([where, name, target, seen, _label(OUTCOME_LABELS, m.outcome, lang)])
             if p.latest is None and p.baseline is None:
                 continue
             figure = p.latest or p.baseline  # issue 9 (data): publisher and document first, the address after
@@ -519,20 +599,20 @@ def _indicators(r: ReportInput, lang: Lang) -> list[Section]:
             if figure is not None:
                 text = source_text(figure.publisher, None, short_address(figure.source))
                 number = f"[{sources.setdefault(text, len(sources) + 1)}]"
+            shown = f"{_share(p.progress_raw)} / {_share(p.expected)}" if p.progress_raw is not None else "—"
             rows.append(
                 [
-                    _region(r.regions, t.region, lang) if t.region != "CN" else t.task.id,
-                    f"{_t(ind.name_zh, ind.name_en, lang)} ({ind.unit})",
+                    where,
+                    name,
                     _figure(_num(p.baseline.value), p.baseline) if p.baseline else "—",
                     _figure(f"{p.latest.qualifier or ''}{_num(p.latest.value)}", p.latest) if p.latest else "—",
                     _target_text(p, lang),
-                    Share(p.progress) if p.progress is not None else "—",
+                    shown,
+                    _anticipated(p, lang),
                     _label(ASSESSMENT_LABELS, p.assessment, lang) + (f" · {_t('数据过期', 'stale', lang)}" if p.stale else ""),
                     number,
                 ]
             )
-            if t.region != "CN":
-                rows[-1][0] = f"{t.task.id} {rows[-1][0]}"
     header = _cols(
         lang,
         ("任务/地区", "Task/region"),
@@ -540,24 +620,38 @@ def _indicators(r: ReportInput, lang: Lang) -> list[Section]:
         ("基期", "Baseline"),
         ("最新", "Latest"),
         ("目标", "Target"),
-        ("进展", "Progress"),
+        ("进展/时间（数据期末）", "Progress/time at the data date"),
+        ("按现速度到期值", "Anticipated at the due date"),
         ("评估", "Assessment"),
         ("来源", "Source"),
     )
     note = _t(
-        "《意见》未设定量化目标；目标均来自列明的相关规划。无目标的指标只看趋势。来源编号见下一节。",
-        "The Opinions set no numeric target: every target comes from the related plan named with it. Indicators "
-        "without one are judged by their trend only. Source numbers refer to the next section.",
+        "《意见》未设定量化目标；目标均来自列明的相关规划。进展与时间进度均在数据期末计量。无本期限目标的指标只看趋势。"
+        "来源编号见“数据来源”一节。",
+        "The Opinions set no numeric target: every target comes from the related plan named with it. Progress and the "
+        "time elapsed are both measured at the data date. Indicators without a target for the horizon are judged by "
+        "their trend only. Source numbers refer to the Sources section.",
         lang,
     )
-    table = Table(header, rows, (1.3, 3, 1.8, 1.8, 3, 1.6, 1.4, 0.8))
+    blocks: list[Block] = [Paragraph(note), Table(header, rows, (1.3, 3, 1.8, 1.8, 3, 1.6, 2.4, 1.4, 0.8))]
+    if milestones:
+        m_header = _cols(
+            lang,
+            ("任务/地区", "Task/region"),
+            ("指标", "Indicator"),
+            ("目标", "Target"),
+            ("当期数据", "Figure for its period"),
+            ("结果", "Outcome"),
+        )
+        title = _t("早期节点目标（不计入进展）", "Earlier milestones (not progress toward the goal)", lang)
+        blocks += [Paragraph(title), Table(m_header, milestones, (1.3, 3, 4, 2, 1.2))]
     listed = Table(
         _cols(lang, ("编号", "No."), ("来源（发布单位、文件，网址）", "Source (publisher, document, address)")),
         [[f"[{n}]", text] for text, n in sources.items()],
         (0.6, 9),
     )
     return [
-        Section(_t("指标", "Indicators", lang), blocks=[Paragraph(note), table]),
+        Section(_t("指标", "Indicators", lang), blocks=blocks),
         Section(_t("数据来源", "Sources", lang), blocks=[listed]),
     ]
 
@@ -638,13 +732,18 @@ def _methodology(r: ReportInput, lang: Lang) -> Section:
         blocks=[
             Paragraph(
                 _t(
-                    "进展 = (最新值 − 基期值) ÷ (目标值 − 基期值)，按指标方向处理，显示时截取到0–100%。"
-                    "时间进度 = (截至日 − 基期) ÷ (目标年末 − 基期)。进展与时间进度之差在容差内为“基本符合预期”，"
-                    "高于为“快于预期”，低于为“相对滞后”，达到目标为“提前完成”。无目标的指标按年均变化判断趋势。",
-                    "Progress = (latest − baseline) ÷ (target − baseline), with the indicator's direction, shown clipped to "
-                    "0–100 %. Expected = (as-of − baseline) ÷ (end of target year − baseline). Within the tolerance of the "
-                    "expected share: in line; above: ahead; below: lagging; target reached: achieved early. Indicators "
-                    "without a target are judged by their annual rate of change.",
+                    "进展 = (最新值 − 基期值) ÷ (目标值 − 基期值)，按指标方向处理。时间进度 = (最新数据期末 − 基期) ÷ "
+                    "(目标年末 − 基期)，在数据期末计量（国家发展改革委规划中期评估“时间过半、任务过半”）。"
+                    "进展与时间进度之差在容差内为“基本符合预期”，高于为“快于预期”，低于为“相对滞后”，达到目标为“提前完成”。按现速度推算目标年末的值"
+                    "（联合国亚太经社会“预期进展”）。无本期限目标的指标按年均变化判断趋势；增长率方法对越低越好的指标取反"
+                    "（Open SDG）。不计算平均进展。",
+                    "Progress = (latest − baseline) ÷ (target − baseline), with the indicator's direction. Expected = "
+                    "(end of the latest data period − baseline) ÷ (end of target year − baseline), measured at the data date "
+                    "(the NDRC's mid-term test: by half the time, half the work). "
+                    "Within the tolerance of the expected share: in line; above: ahead; below: lagging; "
+                    "target met: achieved early. The value at the due date at the observed rate is "
+                    "ESCAP's anticipated progress. Indicators without a target for the horizon are judged by their annual "
+                    "change; the growth-rate method applies the direction (Open SDG). No average is computed.",
                     lang,
                 )
             ),

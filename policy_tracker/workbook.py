@@ -237,14 +237,16 @@ def export_workbook(
             region_text(t.region),
             _pick(STATUS_LABELS[t.status], lang),
             _pick(TASK_LABELS[t.assessment], lang),
-            t.progress,
+            None,  # progress is an indicator's share of the way at its data date, never a record average (issue 10)
             t.rating or "",
             t.latest_note or "",
         ]
         if not t.indicators:
             assessment_rows.append([*base, "", ""])
         for p in t.indicators:
-            assessment_rows.append([*base, p.indicator, _pick(ASSESSMENT_LABELS[p.assessment], lang)])
+            shown: list[object] = [*base, p.indicator, _pick(ASSESSMENT_LABELS[p.assessment], lang)]
+            shown[5] = p.progress
+            assessment_rows.append(shown)
     _write(sheet, header, assessment_rows)
     for cells in sheet.iter_cols(min_col=6, max_col=6, min_row=2):
         for cell in cells:

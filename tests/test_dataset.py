@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from policy_tracker import store
+from policy_tracker.assessment import assess_indicator
 from policy_tracker.models import Indicator, Observation, Target, Task, Workspace, comparable
-from policy_tracker.progress import indicator_progress
 from policy_tracker.regions import RETIRED
 
 from conftest import REPO
@@ -496,12 +496,12 @@ def test_a_figure_on_another_basis_is_never_compared(ws: Workspace) -> None:
     """AUDIT A3, A8, A13: progress reads one series and says why it cannot compare the others."""
     as_of = dt.date(2026, 11, 29)
     air = _indicator(ws, "T13", "good_air_quality_days_share")
-    p = indicator_progress(air, as_of, direction=air.direction)
+    p = assess_indicator(air, as_of, horizon=2030, direction=air.direction)
     assert p.latest is not None and (p.latest.value, p.latest.basis) == (88.1, None)
     energy = _indicator(ws, "T11", "energy_intensity_reduction")
     assert energy.baseline is not None and energy.baseline.basis == "扣除原料用能和非化石能源消费量" and energy.baseline.note
     doctors = _indicator(ws, "T16", "licensed_physicians_per_1000")
-    p = indicator_progress(doctors, as_of, direction=doctors.direction)
+    p = assess_indicator(doctors, as_of, horizon=2030, direction=doctors.direction)
     assert (p.assessment, p.progress_raw) == ("insufficient_data", None)
     reason = comparable(doctors.observations[-1], doctors.targets[0])  # 执业(助理)医师 observed, 执业医师 targeted
     assert reason is not None and reason.startswith("bases differ")

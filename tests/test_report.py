@@ -141,8 +141,9 @@ def test_the_report_answers_where_we_are_lagging_and_why(runner: CliRunner, fixt
     text = _report(runner, "--region", "CN", "--as-of", "2026-09-30", "--since", "2026-01-01", "--lang", "en")
     exceptions = text.split("## Issues")[1].split("## ")[0]
     assert "T09" in exceptions and "blocked" in exceptions
-    assert "T13" in exceptions and "rating disagrees" in exceptions  # rated green, lagging by the numbers
-    assert "```mermaid\npie" in text and "xychart-beta" in text
+    assert "rating disagrees" not in exceptions  # T13 rated green: PM2.5 has no 2030 target and barely moved (issue 10)
+    assert "T01" in exceptions and "status contradicts the data" in exceptions  # not started, but ahead
+    assert "```mermaid\npie" in text and "xychart-beta" not in text  # no chart draws missing data as 0
     assert "| 2026-08-01 09:00 UTC+8 | 王芳 | T13 CN China |" in text  # changes since, newest first
     assert "冬季反弹风险" not in text  # recorded after the as-of date
 
@@ -193,21 +194,28 @@ def test_progress_json(runner: CliRunner, fixture_ws: Path) -> None:
     data = json.loads(result.stdout)
     assert data["as_of"] == "2026-09-30"
     by_key = {(r["task"], r["region"]): r for r in data["records"]}
-    assert by_key[("T09", "32")]["assessment"] == "blocked"
-    assert by_key[("T08", "320500")]["assessment"] == "done"
-    assert by_key[("T13", "CN")]["disagreement"] == "rated green, but lagging"
-    pm25 = by_key[("T13", "CN")]["indicators"][0]
-    assert pm25["assessment"] == "lagging" and pm25["target"]["year"] == 2035
-    assert 0 < pm25["progress"] < pm25["expected"]
+    assert (by_key[("T09", "32")]["status"], by_key[("T09", "32")]["data"]) == ("blocked", "no_data")
+    assert by_key[("T08", "320500")]["status"] == "completed"
+    assert by_key[("T13", "CN")]["disagreement"] is None  # rated green; its data are not lagging for 2030
+    pm25 = {i["horizon"]: i for i in by_key[("T13", "CN")]["indicators"] if i["id"] == "pm25_prefecture_cities"}
+    assert pm25[2030]["label"] == "no_change" and pm25[2030]["target"] is None  # the 2035 target is not borrowed
+    assert pm25[2035]["label"] == "lagging" and pm25[2035]["progress"] < pm25[2035]["expected"]
+    urbanisation = by_key[("T01", "CN")]["indicators"][0]
+    assert urbanisation["label"] == "ahead" and urbanisation["target"]["period"].startswith("经过5年的努力")
+    assert urbanisation["data_date"] == "2025-12-31" and urbanisation["progress"] > urbanisation["expected"]
+    goal = data["goals"][0]
+    assert goal["goal"] == "2030" and goal["headline_en"].startswith("2030 goal")
 
 
 def test_progress_view_on_a_terminal(runner: CliRunner, fixture_ws: Path) -> None:
     result = runner.invoke(app, ["progress", "--region", "CN", "--as-of", "2026-09-30", "-f", "table", "--lang", "en"])
     assert result.exit_code == 0
     out = result.stdout
-    assert "2030 components" in out and "Chapters" in out and "Needs attention" in out
-    assert "█" in out and "░" in out
-    assert "T09" in out and "资金未到位" in out
+    assert out.startswith("2030 goal")  # the words to quote come first
+    assert "2030 coverage and counts" in out and "Records: status and data side by side" in out
+    assert "Needs attention" in out and "T09" in out and "资金未到位" in out
+    words = " ".join(out.split())
+    assert "at the observed rate" in words and "reached 2027.4" in words  # anticipated progress on the terminal
 
 
 def test_a_markdown_renderer_sees_every_table_and_no_injected_html(runner: CliRunner, fixture_ws: Path) -> None:
@@ -218,4 +226,4 @@ def test_a_markdown_renderer_sees_every_table_and_no_injected_html(runner: CliRu
     tables_in_text = len(re.findall(r"^\|---", text, flags=re.M))
     assert html.count("<table>") == tables_in_text > 10
     assert "<b>" not in html and "&lt;b&gt;" in html
-    assert html.count('<code class="language-mermaid">') == 2
+    assert html.count('<code class="language-mermaid">') == 1

@@ -136,7 +136,7 @@ def test_the_web_page_holds_every_table_and_chart_and_loads_nothing(runner: CliR
     assert page.external == []
     assert "url(" not in page.style and "@import" not in page.style
     assert len(page.tables) == markdown.count("\n|---")  # the same tables as the markdown report
-    assert page.svgs == markdown.count("```mermaid") == 2
+    assert page.svgs == markdown.count("```mermaid") == 1  # the status pie; no chart draws missing data as 0 (issue 10)
     assert any(t.startswith("受阻 blocked: 1") for t in page.svg_texts)  # chart text stays text
     assert all(link in page.anchors for link in page.links) and len(page.links) >= 8  # the table of contents
     assert "@page" in page.style and "A4" in page.style and "table-layout: fixed" in page.style
@@ -202,7 +202,8 @@ def test_the_matrix_shows_every_task_for_a_province_and_its_cities(runner: CliRu
     assert {"32", "320100", "320200", "320500"} <= columns and len(columns) == 1 + 13
     assert len(cells) == 23 * 14
     assert cells[("T09", "32")]["status"] == "blocked"
-    assert cells[("T08", "320500")]["assessment"] == "done"
+    assert cells[("T08", "320500")]["status"] == "completed"  # the status beside the data, never instead (issue 10)
+    assert cells[("T08", "320500")]["assessment"] == "no_data"
     assert cells[("T01", "320100")]["status"] == "not_reported"
 
     table = runner.invoke(app, ["matrix", "--region", "江苏省", "--format", "table", "--lang", "zh", "--as-of", "2026-11-30"])
