@@ -40,6 +40,32 @@ def parse_observation_field(name: str) -> tuple[str, str] | None:
     return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == "observation" else None
 
 
+FIGURE_KINDS = ("baseline", "targets")
+
+
+def figure_field(kind: str, indicator: str) -> str:
+    """`baseline:<indicator>` (a baseline) or `targets:<indicator>` (the whole list of targets)."""
+    return f"{kind}:{indicator}"
+
+
+def parse_figure_field(name: str) -> tuple[str, str] | None:
+    """(kind, indicator) of a baseline or targets field, else None."""
+    parts = name.split(":")
+    return (parts[0], parts[1]) if len(parts) == 2 and parts[0] in FIGURE_KINDS else None
+
+
+@dataclass(frozen=True)
+class FigureEdit:
+    """A record's baseline, or its list of targets, set anew: data with history like any figure (issue 10).
+
+    `value` is a Baseline as a dict, a list of Target dicts, or None (no baseline, no targets).
+    """
+
+    kind: str
+    indicator: str
+    value: JsonValue
+
+
 @dataclass(frozen=True)
 class NewObservation:
     indicator: str
@@ -61,9 +87,17 @@ class Edit:
     rationale: str | None = None
     note: str | None = None
     source: str | None = None
+    figures: Sequence[FigureEdit] = ()
 
     def is_empty(self) -> bool:
-        return self.status is None and self.owner is None and not self.observations and self.rating is None and not self.note
+        return (
+            self.status is None
+            and self.owner is None
+            and not self.observations
+            and self.rating is None
+            and not self.note
+            and not self.figures
+        )
 
 
 @dataclass(frozen=True)
@@ -138,7 +172,24 @@ def plan_edit(
         plan.changes.append(Change(field="rating", old=old, new=rating.model_dump(mode="json")))
     elif edit.rationale:
         raise PtrackError("--rationale goes with --rating", fix="Give --rating green|amber|red as well")
+    for figure in edit.figures:
+        change = _figure_change(record, plan.task, figure, indicators, edit)
+        if change is not None:
+            plan.changes.append(change)
     return plan
+
+
+def _figure_change(record: Record, task: str, figure: FigureEdit, indicators: Mapping[str, str], edit: Edit) -> Change | None:
+    if figure.indicator not in indicators:
+        known = ", ".join(indicators) or "none"
+        raise PtrackError(f"task {task} has no indicator '{figure.indicator}'", fix=f"Its indicators: {known}")
+    if not edit.note:
+        raise PtrackError(f"changing the {figure.kind} of {figure.indicator} needs a reason", fix="Add --note saying why")
+    field_name = figure_field(figure.kind, figure.indicator)
+    old = current_value(record, field_name)
+    if _same(old, figure.value):
+        return None
+    return Change(field=field_name, old=old, new=figure.value)
 
 
 def _observation_change(record: Record, task: str, obs: NewObservation, indicators: Mapping[str, str]) -> Change | None:
@@ -188,6 +239,8 @@ def history_entry(plan: RecordChange, stamp: Stamp) -> HistoryEntry:
 def _short(value: object) -> str:
     if value is None:
         return "—"
+    if isinstance(value, list):  # a list of targets
+        return "; ".join(_short(v) + (f" ({v.get('year') or v.get('period')})" if isinstance(v, dict) else "") for v in value)
     if isinstance(value, dict):
         if "level" in value:  # a rating
             return f"{value['level']} ({value.get('rationale', '')})"
@@ -202,7 +255,8 @@ def change_lines(entry: HistoryEntry) -> list[str]:
     lines = []
     for c in entry.changes:
         parsed = parse_observation_field(c.field)
-        name = f"{parsed[0]} {parsed[1]}" if parsed else c.field
+        figure = parse_figure_field(c.field)
+        name = f"{parsed[0]} {parsed[1]}" if parsed else f"{figure[1]} {figure[0]}" if figure else c.field
         lines.append(f"{name}: {_short(c.old)} → {_short(c.new)}")
     if not entry.changes and entry.note:
         lines.append("note only")
@@ -217,6 +271,14 @@ def current_value(record: Record, field_name: str) -> JsonValue:
         return owner_of(record)
     if field_name == "rating":
         return record.rating.model_dump(mode="json") if record.rating else None
+    figure = parse_figure_field(field_name)
+    if figure is not None:
+        data = _indicator_data(record, figure[1])
+        if data is None:
+            return None
+        if figure[0] == "baseline":
+            return data.baseline.model_dump(mode="json", exclude_none=True) if data.baseline else None
+        return [t.model_dump(mode="json", exclude_none=True) for t in data.targets] or None
     parsed = parse_observation_field(field_name)
     if parsed is None:
         raise PtrackError(f"unknown field '{field_name}' in the history", fix="Run `ptrack validate`")

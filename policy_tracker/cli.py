@@ -99,7 +99,7 @@ def _fail(message: str) -> None:
 PANELS = {
     "Browse": ("list", "show", "goals", "regions"),
     "Record progress": ("update", "log", "undo", "import", "export"),
-    "Assess": ("progress", "matrix", "report"),
+    "Assess": ("progress", "target", "baseline", "matrix", "report"),
     "Workspace": ("init", "where", "validate", "schema"),
 }
 
@@ -575,6 +575,141 @@ def _ask(task: str, region: str, ws: Workspace) -> Edit:
     return edit
 
 
+def _figure_edit(
+    ws: Workspace, task: str, region: str | None, kind: str, value: Any, indicator: str, note: str, source: str, by: str | None
+) -> tuple[Any, Any, Any, str, str]:
+    from policy_tracker import query
+    from policy_tracker.changes import Edit, FigureEdit
+
+    tid = query.parse_task_id(task)
+    definition = query.find_task(ws, tid)
+    code = query.find_region(ws.regions, region).code if region is not None else "CN"
+    edit = Edit(figures=(FigureEdit(kind, indicator, value),), note=note, source=source)
+    return definition, edit, _stamp(_who(by)), tid, code
+
+
+def _current_indicator(ws: Workspace, tid: str, code: str, indicator: str) -> Any:
+    from policy_tracker import store
+    from policy_tracker.changes import _indicator_data
+
+    record = store.load_record(ws.root, tid, code)
+    return _indicator_data(record, indicator) if record is not None else None
+
+
+def _write_figures(ws: Workspace, definition: Any, edit: Any, stamp: Any, tid: str, code: str, dry_run: bool) -> None:
+    from policy_tracker import store
+    from policy_tracker.changes import plan_edit
+
+    names = {i.id: i.name_zh for i in definition.indicators}
+    written = store.change_records(
+        ws.root,
+        [(tid, code)],
+        lambda record: plan_edit(record, edit, indicators=names, require_evidence=ws.config.require_evidence, stamp=stamp),
+        stamp,
+        dry_run=dry_run,
+    )
+    _report_written(written, ws, stamp, dry_run)
+
+
+FigureIndicatorOpt = Annotated[str, typer.Option("--indicator", "-i", help="Indicator ID.", show_default=False)]
+FigureNoteOpt = Annotated[str, typer.Option("--note", "-m", help="Why: recorded in the history (required).", show_default=False)]
+FigureSourceOpt = Annotated[
+    str, typer.Option("--source", help="The document that sets it: a URL or a document number (required).", show_default=False)
+]
+
+
+@command("target")
+def target(
+    task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False)],
+    indicator: FigureIndicatorOpt,
+    plan: Annotated[str, typer.Option("--from", help="The plan that sets the target (its title).", show_default=False)],
+    source: FigureSourceOpt,
+    note: FigureNoteOpt,
+    value: Annotated[float | None, typer.Option("--value", help="The target value (omit with --remove).")] = None,
+    year: Annotated[int | None, typer.Option("--year", help="The year it is due.")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Instead of a year: 2026-2030, 每年 (2025-)…")] = None,
+    comparator: Annotated[str | None, typer.Option("--comparator", help="One of >= <= > < ~ = (default: reach it).")] = None,
+    issued: Annotated[str | None, typer.Option("--issued", help="When the plan was issued: YYYY, YYYY-MM or YYYY-MM-DD.")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove this plan's target for that year or period.")] = False,
+    region: Annotated[str | None, typer.Option("--region", "-r", help="The region's record (default: national).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who (default: $PTRACK_USER or git user.name).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change without writing it.")] = False,
+    data: DataOpt = None,
+) -> None:
+    """Set (or remove) a record's target for an indicator, with who, when, the source and why in its history.
+
+    A target is data with history: a later change never alters a past --as-of report. The same plan's target
+    for the same year (or period) is replaced; another plan's is kept beside it (the most recently issued wins).
+
+    Example:
+
+      ptrack target T01 -r 江苏 -i urbanisation_rate_resident --value 75 --year 2030
+      --from "江苏省十五五规划纲要" --issued 2026-02 --source https://… -m "the province's own 2030 target"
+    """
+    from policy_tracker.models import Target
+
+    ws = _workspace(data)
+    definition, _, _, tid, code = _figure_edit(ws, task, region, "targets", None, indicator, note, source, by)
+    current = _current_indicator(ws, tid, code, indicator)
+    kept = [
+        t for t in (current.targets if current else []) if not (t.target_from == plan and t.year == year and t.period == period)
+    ]
+    if not remove:
+        try:
+            new = Target.model_validate(
+                {"year": year, "value": value, "comparator": comparator, "period": period, "target_from": plan,
+                 "issued": issued, "source": source},
+                strict=False,
+            )  # fmt: skip
+        except ValueError as err:  # pydantic's ValidationError
+            first = str(err).splitlines()[2].strip() if len(str(err).splitlines()) > 2 else str(err)
+            raise PtrackError(
+                f"not a valid target: {first}", fix="Give --value and --year (or --period); --comparator >= <= > < ~ ="
+            ) from None
+        if value is None:
+            raise PtrackError("a target needs --value", fix="Give --value, or --remove to take the target out")
+        kept.append(new)
+    elif len(kept) == len(current.targets if current else []):
+        raise PtrackError(
+            f"no target from '{plan}' for {year or period} to remove", fix="Check --from and --year with `ptrack show`"
+        )
+    targets = [t.model_dump(mode="json", exclude_none=True) for t in kept] or None
+    definition, edit, stamp, tid, code = _figure_edit(ws, task, region, "targets", targets, indicator, note, source, by)
+    _write_figures(ws, definition, edit, stamp, tid, code, dry_run)
+
+
+@command("baseline")
+def baseline(
+    task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False)],
+    indicator: FigureIndicatorOpt,
+    value: Annotated[float, typer.Option("--value", help="The baseline value.", show_default=False)],
+    date: Annotated[str, typer.Option("--date", help="The date it refers to: YYYY, YYYY-MM or YYYY-MM-DD.", show_default=False)],
+    source: FigureSourceOpt,
+    note: FigureNoteOpt,
+    region: Annotated[str | None, typer.Option("--region", "-r", help="The region's record (default: national).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who (default: $PTRACK_USER or git user.name).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change without writing it.")] = False,
+    data: DataOpt = None,
+) -> None:
+    """Set a record's baseline for an indicator (one base year), with who, when, the source and why in its history.
+
+    Example:
+
+      ptrack baseline T01 -r 江苏 -i urbanisation_rate_resident --value 75.1 --date 2024
+      --source https://… -m "2024 statistical bulletin"
+    """
+    from policy_tracker.models import Baseline
+
+    ws = _workspace(data)
+    try:
+        new = Baseline.model_validate({"value": value, "date": date, "source": source}, strict=False)
+    except ValueError:
+        raise PtrackError(f"'{date}' is not a date", fix="Write --date YYYY, YYYY-MM or YYYY-MM-DD") from None
+    figure = new.model_dump(mode="json", exclude_none=True)
+    definition, edit, stamp, tid, code = _figure_edit(ws, task, region, "baseline", figure, indicator, note, source, by)
+    _write_figures(ws, definition, edit, stamp, tid, code, dry_run)
+
+
 @command("log")
 def log(
     task: Annotated[str | None, typer.Argument(help="Only this task.", show_default=False)] = None,
@@ -841,7 +976,9 @@ def _overview(
     goals = [g for g in ws.goals if goal is None or g.id == goal]
     total = sum(1 for t in ws.tasks if goal is None or goal in {s.split(".")[0] for s in t.serves})
     settings = progress.Settings(tolerance=ws.config.tolerance if tolerance is None else tolerance, method=method)  # type: ignore[arg-type]
-    return progress.overview(goals, assessed, day, scope=scope, regions=ws.regions, tasks_total=total, settings=settings)
+    return progress.overview(
+        goals, assessed, day, scope=scope, regions=ws.regions, tasks_total=total, settings=settings, definitions=ws.tasks
+    )
 
 
 @command("progress")

@@ -25,7 +25,7 @@ from policy_tracker.assessment import (
     cagr_check,
     period_end,
 )
-from policy_tracker.changes import parse_observation_field
+from policy_tracker.changes import parse_figure_field, parse_observation_field
 from policy_tracker.models import (
     STATUS_LABELS,
     TASK_COUNT,
@@ -218,6 +218,19 @@ def _put(data: dict[str, Any], name: str, value: object) -> None:
         else:
             data[name] = value
         return
+    figure = parse_figure_field(name)
+    if figure is not None:  # a baseline or the targets as they were (issue 10: figures with history)
+        kind, indicator = figure
+        entries = data.setdefault("indicators", [])
+        found = next((i for i in entries if i["id"] == indicator), None)
+        if found is None:
+            found = {"id": indicator}
+            entries.append(found)
+        if value is None:
+            found.pop(kind, None)
+        else:
+            found[kind] = value
+        return
     parsed = parse_observation_field(name)
     if parsed is None:
         return
@@ -333,21 +346,44 @@ class GoalSummary:
     headline: Headline
 
 
-def _entries(tasks: Iterable[TaskProgress], horizon: int) -> list[Entry]:
+def _entries(tasks: Iterable[TaskProgress], horizon: int, missing: Sequence[Task] = (), region: str = "CN") -> list[Entry]:
+    """Every indicator with a good direction of every task in scope: a record's figures, 数据不足 for an
+    indicator the record holds no figures for, and for each task the region has not reported."""
     out = []
     for t in tasks:
-        definitions = {i.id: i for i in t.task.indicators}
-        for p in t.by_horizon.get(horizon, []):
-            if p.indicator in definitions and p.direction != "context":
-                out.append(Entry(t.task, t.region, definitions[p.indicator], p))
+        judged = {p.indicator: p for p in t.by_horizon.get(horizon, [])}
+        for i in t.task.indicators:
+            if i.direction == "context":
+                continue
+            p = judged.get(i.id) or IndicatorProgress(
+                i.id, i.direction, horizon, "insufficient_data", reason="no figures in this record"
+            )
+            out.append(Entry(t.task, t.region, i, p))
+    for task in missing:
+        for i in task.indicators:
+            if i.direction != "context":
+                out.append(
+                    Entry(
+                        task, region, i, IndicatorProgress(i.id, i.direction, horizon, "insufficient_data", reason="not reported")
+                    )
+                )
     return out
 
 
 EARLIER = ("met", "missed", "undetermined", "awaiting_data", "not_comparable", "not_quantified")
 
 
-def component_summary(key: str, label_zh: str, label_en: str, tasks: Sequence[TaskProgress], horizon: int) -> ComponentSummary:
-    entries = _entries(tasks, horizon)
+def component_summary(
+    key: str,
+    label_zh: str,
+    label_en: str,
+    tasks: Sequence[TaskProgress],
+    horizon: int,
+    missing: Sequence[Task] = (),
+    region: str = "CN",
+) -> ComponentSummary:
+    """`tasks` are the records under the heading; `missing` the tasks under it that have no record (未报送)."""
+    entries = _entries(tasks, horizon, missing, region)
     counts = tuple(
         LabelCount(
             k,
@@ -395,12 +431,17 @@ def component_summary(key: str, label_zh: str, label_en: str, tasks: Sequence[Ta
     )
 
 
-def goal_summary(goal: Goal, tasks: Sequence[TaskProgress], as_of: dt.date, region: Region | None = None) -> GoalSummary:
+def goal_summary(
+    goal: Goal, tasks: Sequence[TaskProgress], as_of: dt.date, region: Region | None = None, definitions: Sequence[Task] = ()
+) -> GoalSummary:
     """The goal for the records of one region only (national when `region` is None): a region's cities
-    are summarised separately (`region_summary`), never mixed in."""
+    are summarised separately (`region_summary`), never mixed in. `definitions` are the tasks in scope: the
+    indicators of a task without a record count as 数据不足 (not reported), so coverage is over them all."""
     code = region.code if region else "CN"
     mine = [t for t in tasks if t.region == code and serves_goal(t.task, goal.id)]
-    overall = component_summary(goal.id, goal.headline_zh, goal.headline_en, mine, goal.year)
+    reported = {t.task.id for t in mine}
+    missing = [d for d in definitions if serves_goal(d, goal.id) and d.id not in reported]
+    overall = component_summary(goal.id, goal.headline_zh, goal.headline_en, mine, goal.year, missing, code)
     components = tuple(
         component_summary(
             f"{goal.id}.{c.key}",
@@ -408,6 +449,8 @@ def goal_summary(goal: Goal, tasks: Sequence[TaskProgress], as_of: dt.date, regi
             c.en,
             [t for t in mine if f"{goal.id}.{c.key}" in t.task.serves],
             goal.year,
+            [d for d in missing if f"{goal.id}.{c.key}" in d.serves],
+            code,
         )
         for c in goal.components
     )
@@ -677,12 +720,13 @@ def overview(
     regions: Sequence[Region] = (),
     tasks_total: int = TASK_COUNT,
     settings: Settings | None = None,
+    definitions: Sequence[Task] = (),
 ) -> Overview:
     ordered = sorted(goals, key=lambda g: g.year)
     return Overview(
         as_of=as_of,
         scope=scope,
-        goals=tuple(goal_summary(g, tasks, as_of, scope) for g in ordered),
+        goals=tuple(goal_summary(g, tasks, as_of, scope, definitions) for g in ordered),
         region=region_summary(scope, tasks, regions, tasks_total) if scope is not None else None,
         tasks=tuple(tasks),
         settings=settings or Settings(),

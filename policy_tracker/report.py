@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from policy_tracker.assessment import LABEL_COLOUR, OUTCOME_LABELS
-from policy_tracker.changes import parse_observation_field
+from policy_tracker.changes import parse_figure_field, parse_observation_field
 from policy_tracker.clock import ZONE_LABEL, minute_text
 from policy_tracker.figures import figure_text, short_address, source_text
 from policy_tracker.markdown import bar
@@ -704,6 +704,10 @@ def _value_text(name: str, value: object, regions: Sequence[Region], lang: Lang)
         if isinstance(number, int | float):
             return f"{value.get('qualifier') or ''}{_num(float(number))}"
         return str(value.get("value_text") or "—")
+    if isinstance(value, list):  # a record's targets (issue 10: figures with history)
+        return "; ".join(
+            f"{_value_text(name, v, regions, lang)} ({v.get('year') or v.get('period')})" for v in value if isinstance(v, dict)
+        )
     return str(value)
 
 
@@ -714,8 +718,11 @@ def _change_lines(entry: HistoryEntry, task: Task, regions: Sequence[Region], la
     lines = []
     for c in entry.changes:
         parsed = parse_observation_field(c.field)
+        figure = parse_figure_field(c.field)
         if parsed:
             name = f"{names.get(parsed[0], parsed[0])} {parsed[1]}"
+        elif figure:
+            name = f"{names.get(figure[1], figure[1])} {_t('基期' if figure[0] == 'baseline' else '目标', figure[0], lang)}"
         else:
             name = _label(FIELD_LABELS, c.field, lang) if c.field in FIELD_LABELS else c.field
         old, new = (_value_text(c.field, v, regions, lang) for v in (c.old, c.new))

@@ -28,7 +28,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
 from policy_tracker import journal
-from policy_tracker.changes import RecordChange, Stamp, history_entry, parse_observation_field
+from policy_tracker.changes import RecordChange, Stamp, history_entry, parse_figure_field, parse_observation_field
 from policy_tracker.errors import Problem, PtrackError, WorkspaceInvalid
 from policy_tracker.models import (
     SCHEMA_VERSION,
@@ -919,6 +919,10 @@ def _apply(doc: Any, changes: list[Change]) -> None:
             else:
                 _set(doc, change.field, change.new, before="lead_units" if change.field == "owner" else "owner")
             continue
+        figure = parse_figure_field(change.field)
+        if figure is not None:  # a baseline or the list of targets, set anew
+            _apply_figure(doc, figure[0], figure[1], change.new)
+            continue
         parsed = parse_observation_field(change.field)
         if parsed is None:  # pragma: no cover - plans only hold the fields above
             raise ValueError(change.field)
@@ -938,6 +942,22 @@ def _apply(doc: Any, changes: list[Change]) -> None:
             position = sum(1 for o in observations if str(o.get("date")) < date)  # keep them in date order
             observations.insert(position, change.new)
     _set(doc, "revision", int(doc.get("revision", 0)) + 1, before="status")
+
+
+def _apply_figure(doc: Any, kind: str, indicator: str, value: Any) -> None:
+    if "indicators" not in doc:
+        _set(doc, "indicators", [], before="history")
+    indicators = _block(doc["indicators"])
+    data: Any = next((i for i in indicators if i.get("id") == indicator), None)
+    if data is None:
+        data = {"id": indicator}
+        indicators.append(data)
+    if value is None:
+        data.pop(kind, None)
+    elif kind in data or "observations" not in data:
+        data[kind] = value
+    else:
+        data.insert(list(data).index("observations"), kind, value)
 
 
 _HISTORY_KEY = re.compile(r"^history:[ \t]*(\[\][ \t]*)?(#.*)?$", re.M)

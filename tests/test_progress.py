@@ -676,3 +676,155 @@ def test_the_trend_of_equal_values_is_no_change(a: int, b: int) -> None:
     assume(a != b)
     p = _assess(_ind(None, [(str(a), 42.0), (str(b), 42.0)]))
     assert p.label == "no_change"
+
+
+# ---------------------------------------------------------------------------------------------- the commands
+
+
+@pytest.mark.parametrize("tolerance", ["5", "-1", "0.26", "nan"])
+def test_progress_refuses_a_tolerance_outside_0_to_a_quarter(runner: Any, ws_dir: Any, tolerance: str) -> None:
+    from policy_tracker.cli import app
+
+    result = runner.invoke(app, ["progress", "--tolerance", tolerance, "-f", "json"])
+    assert result.exit_code == 1
+    assert "tolerance" in result.stderr and "between 0 and 0.25" in result.stderr and "Traceback" not in result.stderr
+
+
+def _invoke(runner: Any, *args: str) -> str:
+    from policy_tracker.cli import app
+
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.stderr
+    return str(result.stdout)
+
+
+def test_the_bundled_2030_headline_comes_first_in_progress_and_report(runner: Any, ws_dir: Any) -> None:
+    out = _invoke(runner, "progress", "--goal", "2030", "--as-of", "2026-11-29", "-f", "table", "--lang", "en")
+    assert out.startswith("2030 goal · national · as of 2026-11-29 (data up to 2025):")
+    report = _invoke(runner, "report", "--as-of", "2026-11-29", "--lang", "en")
+    first = report.split("\n## ", 2)[1]  # the first section
+    assert first.startswith("Headline") and "2030 goal · national · as of 2026-11-29" in first
+    assert "x-axis []" not in report and "xychart-beta" not in report  # no chart draws missing data as 0
+    assert "```mermaid\npie" not in report and "All 23 records are not started." in report  # no single-slice pie
+
+
+def test_a_province_shows_its_own_records_and_its_cities_apart(runner: Any, ws_dir: Any, monkeypatch: Any) -> None:
+    import json
+
+    monkeypatch.setenv("PTRACK_USER", "tester")
+    _invoke(runner, "update", "T08", "-r", "南京", "-s", "in_progress", "-m", "started")
+    _invoke(runner, "update", "T09", "-r", "苏州", "-s", "blocked", "-m", "funds")
+    data = json.loads(_invoke(runner, "progress", "-r", "江苏", "--goal", "2030", "-f", "json"))
+    goal, region = data["goals"][0], data["region"]
+    assert goal["region"] == "32" and goal["records"] == 0  # the province's own records only: none
+    assert goal["overall"]["assessed"] == 0 and goal["overall"]["counts"]["insufficient_data"]["n"] == goal["overall"]["total"]
+    assert region["reported"] == 0 and region["status_counts"]["not_reported"] == region["tasks_total"]
+    members = {m["code"]: m for m in region["members"]}
+    assert members["320100"]["reported"] == 1 and members["320100"]["status_counts"]["in_progress"] == 1
+    assert members["320500"]["status_counts"]["blocked"] == 1
+    assert "2 of its" in region["headline_en"] and "Nanjing" in region["headline_en"]
+    assert region["headline_en"].startswith("Jiangsu has no records yet")
+    table = _invoke(runner, "progress", "-r", "江苏", "--goal", "2030", "-f", "table", "--lang", "en")
+    assert "Jiangsu has no records yet" in table and "no records (not reported)" in table
+    assert "Nothing lagging" not in table or "T09" in table  # never a green all-clear for an empty region
+
+
+def test_a_cluster_lists_its_members_and_who_reported(runner: Any, ws_dir: Any, monkeypatch: Any) -> None:
+    import json
+
+    monkeypatch.setenv("PTRACK_USER", "tester")
+    _invoke(runner, "update", "T08", "-r", "江苏", "-s", "in_progress", "-m", "started")
+    region = json.loads(_invoke(runner, "progress", "-r", "长三角", "-f", "json"))["region"]
+    members = {m["code"]: m["reported"] for m in region["members"]}
+    assert set(members) >= {"31", "32", "33", "34"} and members["32"] == 1 and members["31"] == 0
+
+
+def test_target_and_baseline_are_data_with_history(runner: Any, ws_dir: Any, monkeypatch: Any) -> None:
+    from policy_tracker.models import RegionRecord
+
+    monkeypatch.setenv("PTRACK_USER", "规划处")
+    common = ["-r", "江苏", "-i", "urbanisation_rate_resident", "--source", "https://example.org/js"]
+    _invoke(
+        runner,
+        "target",
+        "T01",
+        *common,
+        "--value",
+        "76",
+        "--year",
+        "2030",
+        "--from",
+        "江苏省十五五规划",
+        "--issued",
+        "2026-02",
+        "-m",
+        "own 2030 target",
+    )
+    _invoke(runner, "baseline", "T01", *common, "--value", "75", "--date", "2024", "-m", "2024 bulletin")
+    record = store.load_record(ws_dir, "T01", "32")
+    assert isinstance(record, RegionRecord)
+    (ind,) = record.indicators
+    assert ind.baseline is not None and ind.baseline.value == 75 and [t.value for t in ind.targets] == [76]
+    fields = [(h.by, h.note, h.source, [c.field for c in h.changes]) for h in record.history]
+    assert fields == [
+        ("规划处", "own 2030 target", "https://example.org/js", ["targets:urbanisation_rate_resident"]),
+        ("规划处", "2024 bulletin", "https://example.org/js", ["baseline:urbanisation_rate_resident"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-i", "urbanisation_rate_resident", "--value", "76", "--year", "2030", "--from", "p", "--source", "s", "-m", ""],
+            "needs a reason",
+        ),
+        (
+            ["-i", "no_such", "--value", "76", "--year", "2030", "--from", "p", "--source", "s", "-m", "why"],
+            "has no indicator 'no_such'",
+        ),
+        (["-i", "urbanisation_rate_resident", "--year", "2030", "--from", "p", "--source", "s", "-m", "why"], "needs --value"),
+        (["-i", "urbanisation_rate_resident", "--value", "1", "--from", "p", "--source", "s", "-m", "why"], "not a valid target"),
+        (
+            ["-i", "urbanisation_rate_resident", "--year", "2030", "--from", "p", "--source", "s", "-m", "why", "--remove"],
+            "no target from 'p'",
+        ),
+    ],
+)
+def test_bad_targets_are_refused_and_change_nothing(runner: Any, ws_dir: Any, args: list[str], message: str) -> None:
+    from policy_tracker.cli import app
+
+    from conftest import snapshot
+
+    before = snapshot(ws_dir)
+    result = runner.invoke(app, ["target", "T01", "-r", "江苏", "--by", "规划处", *args])
+    assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.stderr
+    assert snapshot(ws_dir) == before
+
+
+def test_a_past_report_is_byte_identical_after_a_later_target_change(runner: Any, ws_dir: Any) -> None:
+    from policy_tracker.changes import Edit, FigureEdit, Stamp, plan_edit
+
+    def change(at: str, figures: list[FigureEdit]) -> None:
+        ws = store.load_workspace(ws_dir)
+        names = {i.id: i.name_zh for t in ws.tasks if t.id == "T01" for i in t.indicators}
+        stamp = Stamp(change=f"{at[:10].replace('-', '')}T000000-t01", at=at, by="规划处")
+        edit = Edit(figures=figures, note="target", source="https://example.org/plan")
+
+        def plan(record: Any) -> Any:
+            return plan_edit(record, edit, indicators=names, require_evidence=[], stamp=stamp)
+
+        store.change_records(ws_dir, [("T01", "32")], plan, stamp)
+
+    ind = "urbanisation_rate_resident"
+    base = {"value": 75.0, "date": "2024", "source": "s"}
+    target = {"year": 2030, "value": 76.0, "target_from": "江苏省十五五规划", "issued": "2026-02", "source": "s"}
+    change("2026-03-01T09:00:00.000+08:00", [FigureEdit("baseline", ind, base), FigureEdit("targets", ind, [target])])
+    args = ("report", "--region", "江苏", "--as-of", "2026-06-30", "--since", "2026-01-01")
+    before = _invoke(runner, *args)
+    progress_before = _invoke(runner, "progress", "-r", "江苏", "--as-of", "2026-06-30", "-f", "json")
+    assert "江苏省十五五规划" in before
+    change("2026-09-01T09:00:00.000+08:00", [FigureEdit("targets", ind, [{**target, "value": 80.0}])])
+    assert _invoke(runner, *args) == before
+    assert _invoke(runner, "progress", "-r", "江苏", "--as-of", "2026-06-30", "-f", "json") == progress_before
+    assert "80" in _invoke(runner, "progress", "-r", "江苏", "-f", "json")  # today's report has the new target
