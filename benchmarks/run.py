@@ -2,6 +2,7 @@
 
     python benchmarks/run.py              # the full run: 1,000 and 10,000 records, 5 runs each (about 20 min)
     python benchmarks/run.py --smoke      # a tiny run that only checks the benchmark still works (CI)
+    python benchmarks/run.py --report     # only the meeting report in every format at 2,000 records
 
 Each case: one warm-up, then the median wall time of --runs runs and the peak memory (max RSS) of the
 process. "cold" removes ptrack's cache before every run; "warm" runs with the cache the warm-up left.
@@ -141,13 +142,36 @@ def _doorstop(n: int, tmp: Path, env: dict[str, str], runs: int) -> list[Result]
     return [measure(f"doorstop (validate), {n} items", [exe], env, repo, runs)]
 
 
-def run(smoke: bool, runs: int) -> list[Result]:
+def _report_formats(ptrack: list[str], tmp: Path, env: dict[str, str], runs: int, smoke: bool) -> list[Result]:
+    """The meeting report in every format, the matrix and the workbook, on about 2,000 records (warm index)."""
+    ws = tmp / "w-report"
+    n = generate(ws, 23, 2 if smoke else 87, seed=1)  # 87 regions x 23 tasks = 2,001 records
+    out = tmp / "report-out"
+    out.mkdir(exist_ok=True)
+    d = ["-d", str(ws)]
+    scope = ["--region", "CN", "--as-of", "2026-06-30", "--since", "2026-01-01"]
+    cases = [
+        ("report, markdown", [*ptrack, "report", *scope, "-o", str(out / "r.md"), *d]),
+        ("report, web page", [*ptrack, "report", *scope, "-o", str(out / "r.html"), *d]),
+        ("report, Word", [*ptrack, "report", *scope, "--format", "docx", "-o", str(out / "r.docx"), *d]),
+        ("matrix --region CN, csv", [*ptrack, "matrix", "--region", "CN", "-f", "csv", *d]),
+        ("export, workbook", [*ptrack, "export", "--format", "xlsx", "-o", str(out / "r.xlsx"), *d]),
+    ]
+    return [measure(f"{name}, {n} records, warm", cmd, env, tmp, runs) for name, cmd in cases]
+
+
+def run(smoke: bool, runs: int, only_report: bool = False) -> list[Result]:
     _popen_wait_with_rusage()
     ptrack = _ptrack()
     tmp = Path(tempfile.mkdtemp(prefix="ptrack-bench-"))
     env = {**os.environ, "COLUMNS": "100", "PTRACK_USER": "bench", "HOME": str(tmp), "XDG_DATA_HOME": str(tmp / "xdg"),
            "XDG_CACHE_HOME": str(tmp / "cache")}  # fmt: skip
     env.pop("PTRACK_DATA", None)
+    if only_report:
+        results = [measure("import floor: typer, rich, pydantic, yaml", FLOOR, env, tmp, runs)]
+        results += _report_formats(ptrack, tmp, env, runs, smoke)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return results
     results = [measure("import floor: typer, rich, pydantic, yaml", FLOOR, env, tmp, runs)]
     results.append(measure("ptrack --version", [*ptrack, "--version"], env, tmp, runs))
     results.append(measure("ptrack --help", [*ptrack, "--help"], env, tmp, runs))
@@ -198,6 +222,7 @@ def run(smoke: bool, runs: int) -> list[Result]:
         )
         results += _taskwarrior(n, tmp, env, runs)
         results += _doorstop(n, tmp, env, runs)
+    results += _report_formats(ptrack, tmp, env, runs, smoke)
     shutil.rmtree(tmp, ignore_errors=True)
     return results
 
@@ -248,9 +273,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run: checks the benchmark works")
     parser.add_argument("--runs", type=int, default=None, help="measured runs per case (default 5; 1 with --smoke)")
+    parser.add_argument("--report", action="store_true", help="only the report formats at 2,000 records (a few minutes)")
     args = parser.parse_args()
     runs = args.runs or (1 if args.smoke else 5)
-    results = run(args.smoke, runs)
+    results = run(args.smoke, runs, only_report=args.report)
     print(f"Machine: {machine()}\nRuns: median of {runs} after one warm-up\n")
     print(table(results))
 

