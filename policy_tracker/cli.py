@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -218,6 +219,11 @@ def main(
 
     Start with: [bold]ptrack list --goal 2030[/]
     """
+    # A console that cannot encode a character (PYTHONIOENCODING=ascii, a Chinese-Windows cp936 code page
+    # meeting ³ or ░) shows a replacement for it instead of crashing the command.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="replace")
 
 
 def _workspace(data: Path | None) -> Workspace:
@@ -740,7 +746,8 @@ def log(
     elif out is Format.csv:
         sys.stdout.write(render.history_csv(entries, ws))
     else:
-        render.make_console().print(render.history_table(entries, ws))
+        console = render.make_console()
+        console.print(render.history_table(entries, ws, console.width))
 
 
 def _records(ws: Workspace, regions: frozenset[str] | set[str] | None, with_national: bool) -> list[Any]:

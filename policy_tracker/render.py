@@ -145,16 +145,24 @@ def rows_markdown(ws: Workspace, rows: Sequence[RecordRow], lang: Lang) -> str:
 # ---------------------------------------------------------------------------------------------- tables
 
 
-def rows_table(ws: Workspace, rows: Sequence[RecordRow], lang: Lang, title: str | None = None) -> Table:
+# Below this width the side-by-side columns leave a title too little room: each record becomes a short block.
+NARROW = 80
+
+
+def rows_table(ws: Workspace, rows: Sequence[RecordRow], lang: Lang, title: str | None = None, width: int = NARROW) -> Table:
+    """The records as a table; on a terminal narrower than NARROW, the ID beside a block of title and details."""
     regional = any(r.region != "CN" for r in rows)
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, expand=False, title_justify="left")
     table.add_column("ID", no_wrap=True, style="bold")
-    if regional:
-        table.add_column(pick("地区", "Region", lang, " "), no_wrap=True)
-    table.add_column("章", no_wrap=True)
-    table.add_column(pick("任务", "Task", lang, " "), overflow="fold", ratio=1)
-    table.add_column(pick("状态", "Status", lang, " "), no_wrap=True)
-    table.add_column(pick("牵头地区", "Owner", lang, " "), no_wrap=True)
+    narrow = width < NARROW
+    if regional and not narrow:
+        table.add_column(pick("地区", "Region", lang, " "), overflow="fold")
+    if not narrow:
+        table.add_column("章", no_wrap=True)
+    table.add_column(pick("任务", "Task", lang, " "), overflow="fold", ratio=1, min_width=20)
+    if not narrow:
+        table.add_column(pick("状态", "Status", lang, " "), overflow="fold")
+        table.add_column(pick("牵头地区", "Owner", lang, " "), overflow="fold")
     for r in rows:
         t = r.task
         title_text = (
@@ -164,6 +172,12 @@ def rows_table(ws: Workspace, rows: Sequence[RecordRow], lang: Lang, title: str 
             if lang == "en"
             else plain(t.title_zh + "\n") + plain(t.title_en, "dim")
         )
+        if narrow:
+            where = f"{region_label(ws, r.region)} · " if regional else ""
+            details = plain(f"\n{t.chapter} · {where}") + Text(status_label(r.status, lang, " "), style=STATUS_STYLE[r.status])
+            owner = pick("牵头", "owner", lang, " ")
+            table.add_row(t.id, title_text + details + plain(f" · {owner} {r.owner}", "dim"))
+            continue
         cells: list[Any] = [t.id, region_label(ws, r.region)] if regional else [t.id]
         table.add_row(*cells, t.chapter, title_text, _status_text(r.status, lang), r.owner)
     table.caption = f"{len(rows)} · {_counts_line(rows, lang)}"
@@ -189,7 +203,7 @@ def print_rows(console: Console, ws: Workspace, rows: Sequence[RecordRow], lang:
     if not rows:
         console.print(pick("没有符合条件的记录。", "No record matches these filters.", lang, " "))
         return
-    console.print(rows_table(ws, rows, lang, title))
+    console.print(rows_table(ws, rows, lang, title, console.width))
     if len({r.region for r in rows}) > 1:
         console.print(children_table(ws, rows, lang))
 
@@ -445,19 +459,28 @@ def regions_csv(regions: Sequence[Region]) -> str:
 # ---------------------------------------------------------------------------------------------- history
 
 
-def history_table(rows: Sequence[HistoryRow], ws: Workspace) -> Table | Text:
+def history_table(rows: Sequence[HistoryRow], ws: Workspace, width: int = NARROW) -> Table | Text:
+    """The changes, newest first; on a terminal narrower than NARROW, each change as one block beside its time."""
     if not rows:
         return Text("No changes recorded.")
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column(f"When ({ZONE_LABEL})", no_wrap=True)
-    table.add_column("Who", overflow="fold")
-    table.add_column("Record", no_wrap=True)
-    table.add_column("What", overflow="fold", ratio=2)
-    table.add_column("Why / evidence", overflow="fold", ratio=1)
+    table.add_column(f"When ({ZONE_LABEL})", overflow="fold", min_width=10)
+    if width < NARROW:
+        table.add_column("Who · record · what · why", overflow="fold", ratio=1, min_width=20)
+    else:
+        table.add_column("Who", overflow="fold")
+        table.add_column("Record", overflow="fold")
+        table.add_column("What", overflow="fold", ratio=2)
+        table.add_column("Why / evidence", overflow="fold", ratio=1)
     for r in rows:
         e = r.entry
         why = "\n".join(x for x in (e.note, e.source) if x)
-        table.add_row(minute_text(r.when), e.by, f"{r.task} {region_label(ws, r.region)}", "\n".join(change_lines(e)), why)
+        cells = [e.by, f"{r.task} {region_label(ws, r.region)}", "\n".join(change_lines(e)), why]
+        if width < NARROW:
+            head = plain(f"{e.by} · {cells[1]}", "bold")
+            table.add_row(minute_text(r.when), head + plain("".join(f"\n{c}" for c in cells[2:] if c)))
+        else:
+            table.add_row(minute_text(r.when), *cells)
     table.caption = f"{len(rows)} change{'s' if len(rows) != 1 else ''}, newest first"
     table.caption_justify = "left"
     return table
@@ -498,6 +521,11 @@ def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:,.4g}"
 
 
+def _stored(value: float | None) -> str:
+    """A stored figure (a target) with every digit it was published with; `_num` is for computed ones."""
+    return "—" if value is None else format_number(value)
+
+
 def _share(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -528,7 +556,7 @@ def _goal_tables(g: GoalSummary, lang: Lang) -> list[Any]:
         title_justify="left",
     )
     table.add_column("", overflow="fold", ratio=1)
-    table.add_column(pick("可评估", "Assessed", lang, " "), no_wrap=True, justify="right")
+    table.add_column(pick("可评估", "Assessed", lang, " "), overflow="fold", justify="right")
     table.add_column(pick("按标签", "By label", lang, " "), overflow="fold", ratio=2)
     for c in (*g.components, g.overall):
         name = pick(c.label_zh, c.label_en, lang, " ") if c is not g.overall else pick("合计", "All", lang, " ")
@@ -544,7 +572,7 @@ def _goal_tables(g: GoalSummary, lang: Lang) -> list[Any]:
         )
         for col in (("指标", "Indicator"), ("评估", "Label"), ("数据期", "Data date")):
             ind.add_column(pick(*col, lang, " "), overflow="fold")
-        ind.add_column(pick("进展/时间", "Progress/time", lang, " "), no_wrap=True)
+        ind.add_column(pick("进展/时间", "Progress/time", lang, " "), overflow="fold")
         ind.add_column(pick("目标与预期", "Target and anticipated", lang, " "), overflow="fold", ratio=2)
         for e in rows:
             p = e.progress
@@ -558,7 +586,7 @@ def _goal_tables(g: GoalSummary, lang: Lang) -> list[Any]:
                     else pick("达不到", "would miss", lang, " ")
                 )
                 anticipated = (
-                    f"{p.target.comparator or ''}{_num(p.target.value)} ({p.target.year}; {p.target.target_from}); "
+                    f"{p.target.comparator or ''}{_stored(p.target.value)} ({p.target.year}; {p.target.target_from}); "
                     + pick("按现速度", "at the observed rate", lang, " ")
                     + f" {_num(p.projected)} ({meets}), "
                     + pick("需每年", "needs", lang, " ")
@@ -596,8 +624,8 @@ def _region_table(r: RegionSummary, ws: Workspace, lang: Lang) -> list[Any]:
             pad_edge=False,
             title_justify="left",
         )
-        table.add_column(pick("地区", "Region", lang, " "), no_wrap=True)
-        table.add_column(pick("已报送", "Reported", lang, " "), justify="right", no_wrap=True)
+        table.add_column(pick("地区", "Region", lang, " "), overflow="fold")
+        table.add_column(pick("已报送", "Reported", lang, " "), justify="right", overflow="fold")
         table.add_column(pick("状态", "Status", lang, " "), overflow="fold")
         table.add_column(pick("数据", "Data", lang, " "), overflow="fold")
         for m in r.members:
@@ -654,9 +682,9 @@ def progress_view(ws: Workspace, view: Overview, lang: Lang) -> Group:
             title_justify="left",
         )
         table.add_column("ID", no_wrap=True)
-        table.add_column(pick("地区", "Region", lang, " "), no_wrap=True)
-        table.add_column(pick("状态", "Status", lang, " "), no_wrap=True)
-        table.add_column(pick("数据", "Data", lang, " "), no_wrap=True)
+        table.add_column(pick("地区", "Region", lang, " "), overflow="fold")
+        table.add_column(pick("状态", "Status", lang, " "), overflow="fold")
+        table.add_column(pick("数据", "Data", lang, " "), overflow="fold")
         table.add_column(pick("矛盾或分歧", "Contradiction or disagreement", lang, " "), overflow="fold")
         for t in mine:
             flag = t.contradiction
@@ -677,7 +705,7 @@ def progress_view(ws: Workspace, view: Overview, lang: Lang) -> Group:
             title=pick("需关注", "Needs attention", lang, " "), box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left"
         )
         table.add_column("ID", no_wrap=True)
-        table.add_column(pick("地区", "Region", lang, " "), no_wrap=True)
+        table.add_column(pick("地区", "Region", lang, " "), overflow="fold")
         table.add_column(pick("问题", "Issue", lang, " "), overflow="fold")
         table.add_column(pick("最新说明", "Latest note", lang, " "), overflow="fold")
         for t, reasons in found:

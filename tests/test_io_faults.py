@@ -6,7 +6,10 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -296,3 +299,70 @@ def test_since_counts_days_in_china_time(runner: CliRunner, ws_dir: Path, local_
     report = _ok(runner, "report", "-r", "31", "--since", "2026-06-01", "--as-of", "2026-06-30")
     assert {n for n in ("note 0", "note 1", "note 2", "note 3") if n in report} == wanted
     assert "2026-06-01 01:00 UTC+8" in report and "2026-06-01 00:30 UTC+8" in report  # times carry their zone
+
+
+# ---------------------------------------------------------------------------------------------- 14. any terminal
+
+HEADLINE_2030 = "现代化人民城市建设取得重要进展"
+
+
+def _in_order(needle: str, haystack: str) -> bool:
+    """Every character of `needle` appears in `haystack`, in order (a wrapped cell interleaves other cells' text)."""
+    found = iter(haystack)
+    return all(c in found for c in needle.replace(" ", ""))
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 140])
+@pytest.mark.parametrize(
+    "args",
+    [["list"], ["list", "--region", "上海市"], ["progress"], ["show", "T08"], ["log"], ["goals"], ["regions"]],
+    ids=lambda a: "-".join(a),
+)
+def test_chinese_text_wraps_never_truncates_at_any_width(
+    runner: CliRunner, ws_dir: Path, monkeypatch: pytest.MonkeyPatch, width: int, args: list[str]
+) -> None:
+    from policy_tracker import store
+
+    _ok(runner, "update", "T08", "-r", "上海市", "-s", "in_progress", "-m", "市政府常务会议审议通过改造计划")
+    monkeypatch.setenv("COLUMNS", str(width))
+    out = _ok(runner, *args, "-f", "table")
+    assert "…" not in out
+    assert max(_cells(line) for line in out.splitlines()) <= width
+    ws = store.load_workspace(ws_dir)
+    if args[0] == "list":
+        shown = [t for t in ws.tasks if t.id in out]
+        assert shown and all(_in_order(t.title_zh, out) and t.title_zh[:4] in out for t in shown)  # not squeezed to 2 cells
+    if args[0] == "goals":
+        assert _in_order(HEADLINE_2030, out)
+    if args[0] == "progress":
+        assert all(_in_order(c.zh, out) for c in ws.goals[0].components)
+    if args[0] == "show":
+        assert _in_order(ws.tasks[7].title_zh, out)
+    if args[0] == "log":
+        assert _in_order("市政府常务会议审议通过改造计划", out)
+
+
+def _cells(line: str) -> int:
+    from unicodedata import east_asian_width
+
+    return sum(2 if east_asian_width(c) in "WF" else 1 for c in line)
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp936"])
+def test_no_output_command_crashes_on_a_stream_that_cannot_encode_it(ws_dir: Path, encoding: str) -> None:
+    commands = [
+        ["list", "-f", "table"], ["show", "T13", "-f", "table"], ["progress", "-f", "table"], ["goals", "-f", "table"],
+        ["regions", "-f", "table"], ["log", "-f", "table"], ["list", "-f", "csv"], ["show", "T13", "-f", "markdown"],
+        ["report"], ["list", "--region", "Atlantis"],
+    ]  # fmt: skip
+    driver = (
+        "import sys\nfrom policy_tracker.cli import app\n"
+        f"for args in {commands!r}:\n"
+        "    try:\n        app(args)\n    except SystemExit as e:\n        print('exit', e.code, file=sys.stderr)\n"
+    )
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "COLUMNS": "80", "PTRACK_DATA": str(ws_dir)}
+    result = subprocess.run([sys.executable, "-c", driver], capture_output=True, env=env, check=False)
+    stderr = result.stderr.decode(encoding, errors="replace")
+    assert result.returncode == 0 and "Traceback" not in stderr, stderr
+    assert stderr.count("exit 0") == len(commands) - 1 and "exit 1" in stderr
+    assert "Error: unknown region 'Atlantis'" in stderr
