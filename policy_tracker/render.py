@@ -548,6 +548,8 @@ def _counts(c: ComponentSummary, lang: Lang) -> Text:
 
 
 def _goal_tables(g: GoalSummary, lang: Lang) -> list[Any]:
+    if g.overall.total == 0:  # an empty scope gets a sentence, never an empty table or chart
+        return [Text(pick(f"{g.goal.id}：范围内没有指标。", f"{g.goal.id}: no indicator in scope.", lang, " "), style="grey50")]
     parts: list[Any] = []
     table = Table(
         title=pick(f"{g.goal.id} 覆盖与计数", f"{g.goal.id} coverage and counts", lang, " "),
