@@ -332,7 +332,7 @@ class WorkspaceConfig(Record):
         ["completed"], description="statuses a record may only move to with a --source or a --note"
     )
     tolerance: float = Field(
-        0.05, ge=0, le=0.5, description="how far (as a share) progress may sit from the time elapsed and still be in line"
+        0.05, ge=0, le=0.25, description="how far (as a share) progress may sit from the time elapsed and still be in line"
     )
 
 

@@ -828,3 +828,13 @@ def test_a_past_report_is_byte_identical_after_a_later_target_change(runner: Any
     assert _invoke(runner, *args) == before
     assert _invoke(runner, "progress", "-r", "江苏", "--as-of", "2026-06-30", "-f", "json") == progress_before
     assert "80" in _invoke(runner, "progress", "-r", "江苏", "-f", "json")  # today's report has the new target
+
+
+def test_a_workspace_tolerance_outside_0_to_a_quarter_is_a_validation_error() -> None:
+    from pydantic import ValidationError
+
+    from policy_tracker.models import WorkspaceConfig
+
+    assert WorkspaceConfig(schema_version=1, name="w", tolerance=0.25).tolerance == 0.25
+    with pytest.raises(ValidationError, match=r"less than or equal to 0\.25"):
+        WorkspaceConfig(schema_version=1, name="w", tolerance=0.3)
