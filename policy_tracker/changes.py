@@ -74,6 +74,7 @@ class NewObservation:
     source: str | None = None
     note: str | None = None
     correct: bool = False  # replacing an existing observation of the same date must be asked for
+    period: str | None = None  # what the date stands for when it is not the date itself: a quarter, 2026Q3
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def _observation_change(record: Record, task: str, obs: NewObservation, indicato
             f"a value for {obs.indicator} needs its source",
             fix="Add --source with a URL or document number: every figure carries its source",
         )
-    new = Observation(date=obs.date, value=obs.value, source=obs.source, note=obs.note)
+    new = Observation(date=obs.date, value=obs.value, period=obs.period, source=obs.source, note=obs.note)
     data = _indicator_data(record, obs.indicator)
     existing = next((o for o in data.observations if o.date == new.date), None) if data else None
     field_name = observation_field(obs.indicator, new.date)
@@ -298,6 +299,11 @@ def _same(a: JsonValue, b: JsonValue) -> bool:
 
 def plan_undo(record: Record, entry: HistoryEntry) -> RecordChange:
     """The changes that put back what `entry` changed, refused if the record moved on since."""
+    if any(c.field == "region" for c in entry.changes):
+        raise PtrackError(
+            f"{entry.change} moved records to their region's canonical code (migrate-regions); it cannot be undone",
+            fix="Undo an earlier change by giving its id (`ptrack log` lists them)",
+        )
     plan = RecordChange(task_of(record), region_of(record), note=f"undo of {entry.change}")
     if not entry.changes:
         raise PtrackError(f"change {entry.change} only recorded a note: there is nothing to revert", fix="Add a new note instead")

@@ -101,7 +101,7 @@ PANELS = {
     "Browse": ("list", "show", "goals", "regions"),
     "Record progress": ("update", "log", "undo", "import", "export"),
     "Assess": ("progress", "target", "baseline", "matrix", "report"),
-    "Workspace": ("init", "where", "validate", "schema"),
+    "Workspace": ("init", "where", "validate", "schema", "migrate-regions"),
 }
 
 
@@ -423,6 +423,16 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show exactly what wo
 
 
 def _who(by: str | None) -> str:
+    name = _who_if_known(by)
+    if name is None:
+        raise PtrackError(
+            "no name is given for who makes this change", fix="Give --by NAME, or set PTRACK_USER (or git's user.name)"
+        )
+    return name
+
+
+def _who_if_known(by: str | None) -> str | None:
+    """--by, else $PTRACK_USER, else git's user.name, else None."""
     import os
     import subprocess
 
@@ -434,9 +444,7 @@ def _who(by: str | None) -> str:
         name = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, timeout=5, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         name = ""
-    if name.strip():
-        return name.strip()
-    raise PtrackError("who is making this change?", fix="Give --by NAME, or set PTRACK_USER (or git's user.name)")
+    return name.strip() or None
 
 
 def _stamp(by: str, undoes: str | None = None) -> Stamp:
@@ -815,17 +823,22 @@ def import_csv(
     ] = None,
     by: ByOpt = None,
     dry_run: DryRunOpt = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every record's changes, not only the summary.")] = False,
     data: DataOpt = None,
 ) -> None:
     """Import a spreadsheet of updates, all or nothing, as one change set.
 
-    Columns: task, region, status, indicator, value, date, source, note, by (only task is required). A row
-    with indicator and value adds an observation (date and source required). One bad row means no change at
-    all, and every problem is listed as `row N, column C: problem`.
+    Columns, in English or Chinese (case, spaces and full-width letters ignored): task 任务, region 地区,
+    status 状态, indicator 指标, value 数值, date 日期, source 来源, note 说明, by 填报人 (only task is
+    required). A row with indicator and value adds an observation (date and source required). Regions by
+    code or name (南京 or 南京市); dates as 2026-09-30, 2026/9/30, 2026年9月, 2026年, 2026Q3 or 2026年第三季度
+    (a quarter is stored as its last day, with the quarter as its period); values may carry thousands
+    separators and the indicator's unit (68.2%). One bad row means no change at all, and every problem is
+    listed as `row N, column C: problem`. Ends with a summary per region; --verbose lists every record.
 
-    Example: ptrack import shanghai-2026-q3.csv --dry-run
+    Example: ptrack import jiangsu-2026-q3.csv --dry-run
     """
-    from policy_tracker import exchange, store
+    from policy_tracker import exchange, render, store
     from policy_tracker.changes import plan_edit, region_of, task_of
 
     ws = _workspace(data)
@@ -840,30 +853,53 @@ def import_csv(
     else:
         rows = exchange.read_rows(exchange.decode(raw, str(file), encoding), str(file))
 
+    @functools.cache  # each record is read once, however many rows name it
     def current(task: str, region: str) -> Task | RegionRecord:
         return _current_record(ws, task, region)
 
-    imports, problems = exchange.plan_import(rows, ws, current)
+    with render.progress_bar(len(rows), "Checking rows") as advance:
+        imports, problems = exchange.plan_import(rows, ws, current, progress=advance)
     if problems:
         for p in problems:
             print(_shown(f"{file}: {p}"), file=sys.stderr)
         raise PtrackError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {file}; nothing was imported")
-    stamp = _stamp(_who(by))
+    # Every row may name who reported it (填报人): then the file says who, and no --by is needed, dry run or not.
+    unnamed = [i for i in imports if i.by is None]
+    who = _who_if_known(by)
+    if who is None and unnamed:
+        rows_without = ", ".join(str(n) for i in unnamed[:3] for n in i.rows[:1]) + (" ..." if len(unnamed) > 3 else "")
+        raise PtrackError(
+            f"no name is given for who reported rows {rows_without}",
+            fix="Fill the by (填报人) column, or give --by NAME, or set PTRACK_USER",
+        )
+    stamp = _stamp(who or "、".join(sorted({i.by for i in imports if i.by})))
     by_record = {(i.task, i.region): i for i in imports}
     names = {t.id: {i.id: i.name_zh for i in t.indicators} for t in ws.tasks}
 
-    def plan(record: Task | RegionRecord) -> RecordChange:
-        item = by_record[(task_of(record), region_of(record))]
-        change = plan_edit(
-            record, item.edit, indicators=names[item.task], require_evidence=ws.config.require_evidence, stamp=stamp
-        )
-        if change.changes or change.note:  # a row that changes nothing and says nothing is no change
-            change.note = f"import of {file.name}" + (f": {change.note}" if change.note else "")
-        change.by = item.by
-        return change
+    with render.progress_bar(len(by_record), "Writing records" if not dry_run else "Planning records") as advance:
 
-    written = store.change_records(ws.root, list(by_record), plan, stamp, dry_run=dry_run)
-    _report_written(written, ws, stamp, dry_run)
+        def plan(record: Task | RegionRecord) -> RecordChange:
+            advance(1)
+            item = by_record[(task_of(record), region_of(record))]
+            change = plan_edit(
+                record, item.edit, indicators=names[item.task], require_evidence=ws.config.require_evidence, stamp=stamp
+            )
+            if change.changes or change.note:  # a row that changes nothing and says nothing is no change
+                change.note = f"import of {file.name}" + (f": {change.note}" if change.note else "")
+            change.by = item.by
+            return change
+
+        written = store.change_records(ws.root, list(by_record), plan, stamp, dry_run=dry_run)
+    unchanged = sum(i.unchanged for i in imports)
+    if not written:
+        print(f"Nothing to change: the records already hold these values ({unchanged:,} rows unchanged).", file=sys.stderr)
+        return
+    regions = {store.record_path(ws.root, task, region): region for task, region in by_record}
+    sys.stdout.write(exchange.import_summary(written, regions, unchanged, ws, stamp, file.name, dry_run=dry_run))
+    if verbose:
+        _report_written(written, ws, stamp, dry_run)
+    elif dry_run:
+        print("Dry run: nothing was written. --verbose shows each record's changes.", file=sys.stderr)
 
 
 def _current_record(ws: Workspace, task: str, region: str) -> Task | RegionRecord:
@@ -1178,6 +1214,39 @@ def _report_format(output: Path | None) -> ReportFormat:
 
 
 # ---------------------------------------------------------------------------------------------- the workspace
+
+
+@command("migrate-regions")
+def migrate_regions(by: ByOpt = None, dry_run: DryRunOpt = False, data: DataOpt = None) -> None:
+    """Move records kept under retired region codes to the code the registry uses now, with history kept.
+
+    Before the registry held every division, a municipality had two records: 上海 as the city 310000 and
+    上海市 as the province 31. It is one place with one code now (31, and 11, 12, 50 for 北京, 天津, 重庆).
+    This moves records/310000/T08.yaml to records/31/T08.yaml (a history entry says so), changes owners
+    that name a retired code, and drops the retired entries from regions.yaml, all as one change set.
+
+    Example: ptrack migrate-regions --dry-run
+    """
+    from policy_tracker import store
+    from policy_tracker.regions import RETIRED
+
+    ws = _workspace(data)
+    stamp = _stamp(_who(by))
+    done = store.migrate_regions(ws.root, dict(RETIRED), stamp, dry_run=dry_run)
+    if not done.written and not done.dropped:
+        print("Nothing to migrate: no record uses a retired region code.", file=sys.stderr)
+        return
+    head = "Would move" if dry_run else "Moved"
+    print(f"{head} {len(done.moved)} record{'' if len(done.moved) == 1 else 's'} as change {stamp.change} by {_shown(stamp.by)}:")
+    for old, new in done.moved:
+        print(f"  {store.display_path(old)} → {store.display_path(new)}")
+    for w in done.written:
+        if not any(new == w.path for _, new in done.moved):
+            print(f"  {store.display_path(w.path)}: owner changed")
+    if done.dropped:
+        print(f"  regions.yaml: retired entries {', '.join(done.dropped)} removed")
+    if dry_run:
+        print("Dry run: nothing was written.", file=sys.stderr)
 
 
 @command("validate")

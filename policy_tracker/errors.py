@@ -19,7 +19,7 @@ class PtrackError(Exception):
         if self.where:
             text += f" ({self.where})"
         if self.fix:
-            text += f". {self.fix}"
+            text += f" {self.fix}" if text.endswith(("?", ".", "!")) else f". {self.fix}"  # a sentence ends once
         return text
 
 

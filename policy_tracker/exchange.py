@@ -7,18 +7,22 @@ import csv
 import io
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from policy_tracker.changes import Edit, NewObservation
+from policy_tracker.cells import DATE_FORMS, HEADERS, clean, column_key, parse_date, parse_value
+from policy_tracker.changes import Edit, NewObservation, Stamp
 from policy_tracker.csvfile import csv_text, unneutralise
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import Observation, RegionRecord, Task, Workspace
 from policy_tracker.numbers import format_number
 from policy_tracker.query import find_region, parse_status, parse_task_id
+
+if TYPE_CHECKING:
+    from policy_tracker.store import Written
 
 COLUMNS = ("task", "region", "status", "indicator", "value", "date", "source", "note", "by")
 REQUIRED = ("task",)
@@ -111,15 +115,17 @@ def read_rows(text: str, name: str) -> list[Row]:
         raise PtrackError(f"{name} is empty", fix=f"The first row names the columns: {', '.join(COLUMNS)}") from None
     except csv.Error:
         raise _broken(text, name, 1, []) from None
-    columns = [h.strip().lower() for h in header]
+    columns = [column_key(h) or h.strip() for h in header]  # 任务 or Task or ＴＡＳＫ: the column `task`
+    known = ", ".join(f"{c} ({HEADERS[c][0]})" for c in COLUMNS)
     unknown = [h for h in columns if h and h not in COLUMNS]
     if unknown:
-        raise PtrackError(f"{name}: unknown column {', '.join(unknown)}", fix=f"Columns are: {', '.join(COLUMNS)}")
+        raise PtrackError(f"{name}: unknown column {', '.join(unknown)}", fix=f"Columns are: {known}")
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise PtrackError(f"{name}: no '{missing[0]}' column", fix=f"Columns are: {', '.join(COLUMNS)}")
-    if len(set(columns)) != len(columns):
-        raise PtrackError(f"{name}: a column appears twice in the header")
+        raise PtrackError(f"{name}: no '{missing[0]}' column", fix=f"Columns are: {known}")
+    twice = next((c for c in columns if c and columns.count(c) > 1), None)
+    if twice is not None:
+        raise PtrackError(f"{name}: the column {twice} ({HEADERS[twice][0]}) appears twice in the header")
     rows = []
     while True:
         start = reader.line_num + 1
@@ -212,21 +218,27 @@ class RecordImport:
     rows: list[int]
     edit: Edit
     by: str | None
+    unchanged: int = 0  # rows that ask for nothing the record does not already hold
 
 
 def plan_import(
-    rows: Sequence[Row], ws: Workspace, current: Callable[[str, str], Task | RegionRecord]
+    rows: Sequence[Row],
+    ws: Workspace,
+    current: Callable[[str, str], Task | RegionRecord],
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[list[RecordImport], list[str]]:
     """Check every row against the workspace and the records as they are; group them by record.
 
     Returns the imports and every problem found, as `row N, column C: problem`. All or nothing: the
-    caller writes nothing unless the problem list is empty.
+    caller writes nothing unless the problem list is empty. `progress(1)` is called after each row.
     """
     problems: list[str] = []
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     definitions = {t.id: t for t in ws.tasks}
 
     for row in rows:
+        if progress is not None:
+            progress(1)
         if _COUNT in row.cells:
             problems.append(f"row {row.number}: {row.cells[_COUNT]} (give one cell per column; quote a cell holding a comma)")
             continue
@@ -246,8 +258,12 @@ def plan_import(
             except PtrackError as e:
                 bad("region", str(e))
                 continue
-        group = groups.setdefault((task, region), {"rows": [], "status": None, "obs": [], "notes": [], "sources": [], "by": None})
+        group = groups.setdefault(
+            (task, region), {"rows": [], "status": None, "obs": [], "notes": [], "sources": [], "by": None, "unchanged": 0}
+        )
         group["rows"].append(row.number)
+        # Does this row ask for anything the record does not hold yet? (An indicator row's note is the value's.)
+        asks = bool(row.get("note")) and not row.get("indicator")
         if row.get("status"):
             try:
                 status = parse_status(row.get("status"))
@@ -257,6 +273,7 @@ def plan_import(
                 if group["status"] not in (None, status):
                     bad("status", f"{task} {region} is given two statuses ({group['status']} and {status})")
                 group["status"] = status
+                asks = asks or status != current(task, region).status
         if row.get("by"):
             if group["by"] not in (None, row.get("by")):
                 bad("by", f"{task} {region} is given by two people ({group['by']} and {row.get('by')})")
@@ -264,6 +281,7 @@ def plan_import(
         if row.get("indicator"):
             obs = _row_observation(row, definitions[task], region, current, bad)
             if obs is not None:
+                asks = True
                 if any(o.indicator == obs.indicator and o.date == obs.date for o in group["obs"]):
                     bad("date", f"a second value for {obs.indicator} on {obs.date} for {task} {region}")
                 group["obs"].append(obs)
@@ -273,6 +291,7 @@ def plan_import(
             group["notes"].append(row.get("note"))
         if row.get("source") and not row.get("indicator"):
             group["sources"].append(row.get("source"))
+        group["unchanged"] += not asks
 
     imports = []
     for (task, region), g in groups.items():
@@ -282,51 +301,56 @@ def plan_import(
             note="; ".join(dict.fromkeys(g["notes"])) or None,
             source="; ".join(dict.fromkeys(g["sources"])) or None,
         )
-        imports.append(RecordImport(task, region, g["rows"], edit, g["by"]))
+        imports.append(RecordImport(task, region, g["rows"], edit, g["by"], g["unchanged"]))
     return imports, problems
 
 
 def _row_observation(
     row: Row, task: Task, region: str, current: Callable[[str, str], Task | RegionRecord], bad: Callable[[str, str], None]
 ) -> NewObservation | None:
-    indicator = row.get("indicator")
-    if indicator not in {i.id for i in task.indicators}:
+    """The observation a row adds; None when the row is bad (reported through `bad`) or already recorded."""
+    indicator = clean(row.get("indicator"))
+    definition = next((i for i in task.indicators if i.id == indicator), None)
+    if definition is None:
         known = ", ".join(i.id for i in task.indicators) or "none"
         bad("indicator", f"task {task.id} has no indicator '{indicator}' (its indicators: {known})")
         return None
     date_text = row.get("date")
     if not date_text:
-        bad("date", "a value needs the date it refers to (YYYY, YYYY-MM or YYYY-MM-DD)")
+        bad("date", f"a value needs the date it refers to ({DATE_FORMS})")
         return None
     try:
-        date = Observation(date=date_text, value=None, source="-").date
-    except ValidationError:
-        bad("date", f"'{date_text}' is not a date: write YYYY, YYYY-MM or YYYY-MM-DD")
+        given = parse_date(date_text)
+    except ValueError as e:
+        bad("date", str(e))
         return None
+    date = given.date
     text = row.get("value")
     same_date = _observations_on(current(task.id, region), indicator, date)
     if any(format_value(o) == text for o in same_date):
         return None  # exactly what the record already holds (a re-imported export)
     existing = next((o for o in same_date if o.value is not None), None)
     try:
-        value = float(text)
-    except ValueError:
-        bad("value", f"'{text}' is not a number" if text else "the value is empty")
+        value = parse_value(text, definition.unit)
+    except ValueError as e:
+        bad("value", str(e))
         return None
     if not math.isfinite(value):
         bad("value", f"'{text}' is not a usable number")
         return None
+    if existing is not None and existing.value == value:
+        return None  # the same number written another way (12,345 for 12345)
     if not row.get("source"):
         bad("source", f"the value of {indicator} needs its source (a URL or document number)")
         return None
-    if existing is not None and existing.value != value:
+    if existing is not None:
         bad(
             "value",
             f"{task.id} {region} already has {indicator} = {format_value(existing)} for {date};"
             " correct it with ptrack update --correct",
         )
         return None
-    return NewObservation(indicator, value, date, source=row.get("source"), note=row.get("note") or None)
+    return NewObservation(indicator, value, date, source=row.get("source"), note=row.get("note") or None, period=given.period)
 
 
 def _observations_on(record: Task | RegionRecord, indicator: str, date: str) -> list[Observation]:
@@ -334,3 +358,52 @@ def _observations_on(record: Task | RegionRecord, indicator: str, date: str) -> 
         if ind.id == indicator:
             return [o for o in ind.observations if o.date == date]
     return []
+
+
+def import_summary(
+    written: Sequence[Written],
+    regions: dict[Path, str],
+    unchanged: int,
+    ws: Workspace,
+    stamp: Stamp,
+    name: str,
+    *,
+    dry_run: bool = False,
+) -> str:
+    """What an import did, in a few lines: records changed, observations added, rows unchanged, per region.
+
+    `regions` maps each record's path to its region code.
+    """
+    per_region: dict[str, list[int]] = {}
+    for w in written:
+        added = sum(1 for c in w.entry.changes if c.field.startswith("observation:") and c.old is None)
+        counts = per_region.setdefault(regions.get(w.path, "?"), [0, 0])
+        counts[0] += 1
+        counts[1] += added
+    records, observations = len(written), sum(c[1] for c in per_region.values())
+    verb = "Would import" if dry_run else "Imported"
+    reporters = sorted({w.entry.by for w in written} - set(stamp.by.split("、")))
+    change = "" if not written else f" as change {stamp.change} by {stamp.by}"
+    change += f" (rows reported by {'、'.join(reporters)})" if reporters else ""
+    lines = [
+        f"{verb} {name}{change}: {_count(records, 'record')} changed, {_count(observations, 'observation')} added,"
+        f" {_count(unchanged, 'row')} unchanged."
+    ]
+    if per_region:
+        labels = {code: f"{code} {r.zh}" if (r := ws.regions_by_code.get(code)) else code for code in per_region}
+        width = max(_width(label) for label in labels.values()) + 2
+        lines.append(f"  {'region':<{width}}{'records':>8}{'observations':>14}")
+        for code in sorted(per_region):
+            n_records, n_obs = per_region[code]
+            pad = " " * (width - _width(labels[code]))
+            lines.append(f"  {labels[code]}{pad}{n_records:>8}{n_obs:>14}")
+    return "\n".join(lines) + "\n"
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -51,11 +51,12 @@ ENV_PAUSE = "PTRACK_TEST_PAUSE"
 
 @dataclass(frozen=True)
 class FileChange:
-    """One file of a change set: its path (inside the workspace), what it holds now (None: absent) and its new bytes."""
+    """One file of a change set: its path (inside the workspace), what it holds now (None: absent) and its new
+    bytes (None: the change set deletes it, as a move of a record does)."""
 
     path: Path
     old: bytes | None
-    new: bytes
+    new: bytes | None
 
 
 def _digest(data: bytes | None) -> str | None:
@@ -154,6 +155,8 @@ def _restore(files: Sequence[FileChange], journal: Path) -> None:
     for k, f in enumerate(files):
         if _current(f.path) != f.new:
             continue
+        if f.old is None and f.new is None:  # pragma: no cover - nothing to delete is never planned
+            continue
         if f.old is None:
             f.path.unlink()
         else:
@@ -184,16 +187,17 @@ def apply_change_set(root: Path, files: Sequence[FileChange], *, change: str) ->
         raise PtrackError(f"an interrupted change is pending in {journal}", fix="Run any ptrack command to finish it")
     entries: list[dict[str, Any]] = []
     made: list[Path] = []  # folders made for new records, removed again if nothing is written
-    single = len(files) == 1  # one file: its rename is the commit, no manifest is needed
+    single = len(files) == 1 and files[0].new is not None  # one file: its rename is the commit, no manifest
     with signals_held() as received:
         try:
             journal.mkdir()
             for k, f in enumerate(files):
                 if received:
                     break
-                _write_synced(journal / f"{k}.new", f.new)
+                if f.new is not None:
+                    _write_synced(journal / f"{k}.new", f.new)
                 entries.append({"path": _relative(root, f.path), "old_sha256": _digest(f.old),
-                                "new": f"{k}.new", "new_sha256": _digest(f.new)})  # fmt: skip
+                                "new": f"{k}.new" if f.new is not None else None, "new_sha256": _digest(f.new)})  # fmt: skip
             for f in files:
                 made.extend(_make_folders(f.path.parent))
                 if not received and _current(f.path) != f.old:
@@ -262,7 +266,10 @@ def _roll_forward(root: Path, entries: list[dict[str, Any]], journal: Path) -> N
         if now != e["new_sha256"]:
             if now != e["old_sha256"]:
                 raise _Conflict(target)
-            _install(journal / e["new"], target)
+            if e["new"] is None:
+                target.unlink()  # a record moved elsewhere by the same change set
+            else:
+                _install(journal / e["new"], target)
         folders.add(target.parent)
         checkpoint(f"replace:{k}")
     for folder in folders:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -39,8 +40,8 @@ def _suggest(text: str, choices: Iterable[str]) -> str:
 
 
 def parse_task_id(text: str) -> str:
-    """`T08`, `t8`, `8` and `08` all name task T08."""
-    m = _TASK_REF_RE.match(text.strip())
+    """`T08`, `t8`, `8`, `08` and full-width `Ｔ０８` all name task T08."""
+    m = _TASK_REF_RE.match(unicodedata.normalize("NFKC", text).strip())
     if not m:
         raise PtrackError(f"'{text}' is not a task ID", fix=f"Write T01 ... T{TASK_COUNT} (or 1 ... {TASK_COUNT})")
     n = int(m[1])
@@ -59,9 +60,10 @@ def find_task(ws: Workspace, text: str) -> Task:
 
 def parse_status(text: str) -> str:
     """A status key from its key, its English label (any case, spaces or dashes) or its Chinese label."""
-    wanted = text.strip().lower().replace("-", "_").replace(" ", "_")
+    typed = unicodedata.normalize("NFKC", text).strip()
+    wanted = typed.lower().replace("-", "_").replace(" ", "_")
     for key, (zh, _en) in STATUS_LABELS.items():
-        if wanted == key or text.strip() == zh:
+        if wanted == key or typed == zh:
             return key
     raise PtrackError(f"unknown status '{text}'{_suggest(wanted, STATUSES)}", fix=f"Use one of: {', '.join(STATUSES)}")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -851,3 +852,35 @@ def matrix_csv(m: Matrix, lang: Lang) -> str:
 def matrix_json(m: Matrix, lang: Lang) -> str:
     header, rows = matrix_rows(m, lang)
     return dump_json({"scope": m.scope.code, "records": [dict(zip(header, row, strict=True)) for row in rows]})
+
+
+# ---------------------------------------------------------------------------------------------- progress
+
+PROGRESS_MIN = 100  # fewer steps than this finish before a bar would be read
+
+
+@contextmanager
+def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr for long work, when stderr is a terminal; nothing when piped or redirected.
+
+    Yields `advance(n)`. The bar disappears when the work is done, leaving the command's own summary.
+    """
+    import sys
+
+    if total < PROGRESS_MIN or not sys.stderr.isatty():
+
+        def nothing(n: int) -> None:
+            pass
+
+        yield nothing
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=make_console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+
+        yield advance

@@ -913,11 +913,12 @@ def _block(seq: Any) -> Any:
 
 def _apply(doc: Any, changes: list[Change]) -> None:
     for change in changes:
-        if change.field in ("status", "owner", "rating"):
+        if change.field in ("status", "owner", "rating", "region"):
             if change.new is None:
                 doc.pop(change.field, None)
             else:
-                _set(doc, change.field, change.new, before="lead_units" if change.field == "owner" else "owner")
+                before = {"owner": "lead_units", "region": "revision"}.get(change.field, "owner")
+                _set(doc, change.field, change.new, before=before)
             continue
         figure = parse_figure_field(change.field)
         if figure is not None:  # a baseline or the list of targets, set anew
@@ -1072,6 +1073,86 @@ def change_records(
         if not dry_run:
             journal.apply_change_set(root, [journal.FileChange(w.path, w.old, w.new) for w in staged], change=stamp.change)
         return staged
+
+
+@dataclass
+class Migration:
+    """What `migrate_regions` changes: the records moved or re-owned, and the registry entries it drops."""
+
+    written: list[Written]
+    moved: list[tuple[Path, Path]]  # (old path, new path) of each record moved to its region's canonical code
+    dropped: list[str]  # retired codes taken out of the workspace's regions.yaml
+
+
+def migrate_regions(root: Path, retired: dict[str, str], stamp: Stamp, *, dry_run: bool = False) -> Migration:
+    """Move every record kept under a retired region code to the canonical code, as one change set.
+
+    records/310000/T08.yaml becomes records/31/T08.yaml with `region: '31'` and a history entry recording the
+    move; an `owner` with a retired code is changed the same way (task files included); entries of
+    regions.yaml with a retired code are removed. All of it is one journaled change set: wholly or not at all.
+    Refused, with nothing written, when a record exists under both codes (merge them by hand first).
+    """
+    with locked(root):
+        recovered = journal.recover(root)
+        if recovered:
+            logging.getLogger(__name__).warning(recovered)
+        written: list[Written] = []
+        files: list[journal.FileChange] = []
+        moved: list[tuple[Path, Path]] = []
+        note = "region codes migrated: " + ", ".join(f"{old} → {new}" for old, new in retired.items())
+        paths = [root / f"{task_id(n)}.yaml" for n in range(1, TASK_COUNT + 1)] + _record_files(root, None)
+        for path in paths:
+            if not path.is_file():
+                continue
+            old = _record_bytes(path)
+            before = _record_text(old, path)
+            region = path.parent.name if path.parent.parent == root / RECORDS else "CN"
+            record = _parse_record(path, before, path.stem, region)
+            changes = []
+            target = path
+            if region in retired:
+                target = record_path(root, path.stem, retired[region])
+                if target.exists():
+                    raise PtrackError(
+                        f"{display_path(path)} and {display_path(target)} are records of one place",
+                        fix="Merge them by hand into the second and delete the first, then run migrate-regions again",
+                    )
+                changes.append(Change(field="region", old=region, new=retired[region]))
+            if record.owner is not None and record.owner in retired:
+                changes.append(Change(field="owner", old=record.owner, new=retired[record.owner]))
+            if not changes:
+                continue
+            entry = history_entry(RecordChange(path.stem, region, changes, note=note), stamp)
+            after = _rewrite(before, changes, entry)
+            _parse_record(target, after, path.stem, retired.get(region, region))  # never write what would not load
+            new = _encode_like(after, old)
+            written.append(Written(target, entry, before, after, None if target != path else old, new))
+            if target == path:
+                files.append(journal.FileChange(path, old, new))
+            else:
+                files += [journal.FileChange(target, None, new), journal.FileChange(path, old, None)]
+                moved.append((path, target))
+        dropped = _drop_retired(root, retired, files)
+        if not dry_run:
+            journal.apply_change_set(root, files, change=stamp.change)
+            for old_path, _ in moved:
+                with suppress(OSError):
+                    old_path.parent.rmdir()  # the retired code's folder, once empty
+        return Migration(written, moved, dropped)
+
+
+def _drop_retired(root: Path, retired: dict[str, str], files: list[journal.FileChange]) -> list[str]:
+    """Take the entries with retired codes out of regions.yaml (their lines only), adding the file to `files`."""
+    path = root / REGIONS
+    old = path.read_bytes()
+    text = old.decode("utf-8-sig")
+    pattern = re.compile(r"^- \{code: '?(" + "|".join(re.escape(c) for c in retired) + r")'?,.*\n", re.M)
+    dropped = [m[1] for m in pattern.finditer(text)]
+    if dropped:
+        files.append(
+            journal.FileChange(path, old, (_BOM if old.startswith(_BOM) else b"") + pattern.sub("", text).encode("utf-8"))
+        )
+    return dropped
 
 
 _BOM = b"\xef\xbb\xbf"

@@ -142,7 +142,7 @@ def test_by_defaults_to_gits_user_name(runner: CliRunner, ws_dir: Path, monkeypa
 
 def test_without_any_name_it_asks_who(runner: CliRunner, ws_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PTRACK_USER")
-    _fails(runner, ws_dir, ["update", "T08", "--status", "in_progress"], "who is making this change")
+    _fails(runner, ws_dir, ["update", "T08", "--status", "in_progress"], "no name is given for who makes this change. Give --by")
 
 
 @pytest.mark.parametrize(
@@ -280,7 +280,7 @@ def test_a_csv_in_an_unexpected_encoding_changes_nothing(runner: CliRunner, ws_d
 def test_import_dry_run_writes_nothing(runner: CliRunner, ws_dir: Path, tmp_path: Path) -> None:
     sheet = _write_csv(tmp_path / "s.csv", HEADER + "T08,31,in_progress,,,,,,\n")
     before = snapshot(ws_dir)
-    assert "Would record" in _ok(runner, "import", str(sheet), "--dry-run")
+    assert "Would import s.csv as change" in _ok(runner, "import", str(sheet), "--dry-run")
     assert snapshot(ws_dir) == before
 
 

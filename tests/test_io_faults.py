@@ -131,7 +131,7 @@ def test_import_refuses_a_broken_file_and_takes_an_encoding(runner: CliRunner, w
     sheet.write_bytes(HEADER.encode() + b"T08,31,in_progress,,,,,caf\xe9s,\n")
     _fails(runner, ws_dir, ["import", str(sheet)], "is not UTF-8")
     sheet.write_bytes((HEADER + "T08,31,in_progress,,,,,一,\n").encode("gb18030"))
-    assert "Recorded" in _ok(runner, "import", str(sheet), "--encoding", "gb18030")
+    assert "Imported s.csv" in _ok(runner, "import", str(sheet), "--encoding", "gb18030")
 
 
 # ---------------------------------------------------------------------------------------------- 6. user text is text
