@@ -89,15 +89,19 @@ class Series:
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart as data: a pie of counts, or bars of values from 0 to `top` in `unit` over `labels`."""
+    """A chart as data: a pie of counts, bars of values from 0 to `top` in `unit` over `labels`, or stacked bars of
+    counts per label (one segment per series: one square per indicator in markdown)."""
 
-    kind: Literal["pie", "bar"]
+    kind: Literal["pie", "bar", "stacked"]
     title: str
     labels: Sequence[str]
     series: Sequence[Series]
     unit: str = ""
     top: float = 100.0
-    tones: Sequence[str] = ()  # per label (pie) or series (bars): good, ok, bad, info, none; one meaning everywhere
+    tones: Sequence[str] = ()  # per label (pie) or series (bars): a colour of progress.Colour or good/ok/bad/info/none
+    notes: Sequence[str] = ()  # per label, shown after its bar (stacked: assessed/total)
+    legend: Sequence[tuple[str, str]] = ()  # (tone, words) explaining the colours
+    axis: Sequence[str] = ()  # stacked, as a table: the label column, the bar column, the notes column
 
 
 Block = Paragraph | Table | Chart
@@ -294,6 +298,7 @@ def _overview_text(r: ReportInput, language: str) -> str:
 def _overview(r: ReportInput, lang: Lang) -> Section:
     """总体情况: the numbers in plain sentences a secretary can paste into a briefing, then the count tables."""
     section = _summary(r, lang)
+    section.title = _t("总体情况", "Overview", lang)
     languages = ["zh", "en"] if lang == "both" else [lang]
     section.blocks[0:0] = [Paragraph(_overview_text(r, language)) for language in languages]
     return section
@@ -380,7 +385,7 @@ def _summary(r: ReportInput, lang: Lang) -> Section:
             *(_label(ASSESSMENT_LABELS, k, lang) for k in ASSESSMENT_LABELS),
             _t("早期节点目标", "Earlier milestones", lang),
         ]
-        blocks.append(Table(header, rows))
+        blocks.append(Table(header, rows, (3.2, 1.3, *([1.0] * len(ASSESSMENT_LABELS)), 2)))
     blocks.append(
         Paragraph(
             _t(
@@ -451,9 +456,6 @@ def _reasons(t: TaskProgress, reasons: list[str], lang: Lang) -> str:
     return "; ".join(shown)
 
 
-SQUARE = {"green": "🟩", "amber": "🟨", "red": "🟥", "grey": "⬜"}  # the assessment's colours in any format
-
-
 def _charts(r: ReportInput, lang: Lang) -> Section:
     blocks: list[Block] = []
     shown = [(s, n) for s, n in status_counts(r.tasks).items() if n]
@@ -480,30 +482,28 @@ def _charts(r: ReportInput, lang: Lang) -> Section:
         )
     else:
         blocks.append(Paragraph(_t("范围内没有记录。", "No record in scope.", lang)))
-    legend = " ".join(
-        f"{SQUARE[LABEL_COLOUR[k]]} {_label(ASSESSMENT_LABELS, k, lang)}"
-        for k in ("ahead", "in_line", "lagging", "insufficient_data")
-    )
+    legend = [(LABEL_COLOUR[k], _label(ASSESSMENT_LABELS, k, lang)) for k in ("ahead", "in_line", "lagging", "insufficient_data")]
     for g in r.overview.goals:
         if g.overall.total == 0:  # an empty scope gets a sentence, never an empty chart
             blocks.append(Paragraph(_t(f"{g.goal.id}目标：范围内没有指标。", f"{g.goal.id} goal: no indicator in scope.", lang)))
             continue
         parts = (*g.components, g.overall) if g.components else (g.overall,)
-        rows: list[list[Cell]] = [
-            [
-                _t(c.label_zh, c.label_en, lang) if c is not g.overall else _t("合计", "All", lang),
-                "".join(SQUARE[x.colour] * x.n for x in c.counts),
-                f"{c.assessed}/{c.total}",
-            ]
-            for c in parts
-        ]
+        keys = [x for x in parts[0].counts]
         title = _t(
             f"{g.goal.id}目标：各指标评估（每格一项指标）", f"{g.goal.id} goal: indicators by label (one square each)", lang
         )
-        blocks += [
-            Paragraph(f"{title} — {legend}"),
-            Table(_cols(lang, ("", ""), ("指标", "Indicators"), ("可评估", "Assessed")), rows, (3, 5, 1)),
-        ]
+        blocks.append(
+            Chart(
+                "stacked",
+                title,
+                [_t(c.label_zh, c.label_en, lang) if c is not g.overall else _t("合计", "All", lang) for c in parts],
+                [Series(_t(x.zh, x.en, lang), [float(c.counts[i].n) for c in parts]) for i, x in enumerate(keys)],
+                tones=[x.colour for x in keys],
+                notes=[f"{c.assessed}/{c.total}" for c in parts],
+                legend=legend,
+                axis=_cols(lang, ("", ""), ("指标", "Indicators"), ("可评估", "Assessed")),
+            )
+        )
     return Section(_t("图表", "Charts", lang), blocks=blocks)
 
 
@@ -669,7 +669,8 @@ def _changes(r: ReportInput, lang: Lang) -> Section:
     rows: list[list[Cell]] = []
     for row, entry in r.changes:
         what = _change_lines(entry, row.task, r.regions, lang)
-        why = "; ".join(x for x in (_tool_note(entry.note, lang) if entry.note else None, entry.source) if x)
+        source = short_address(entry.source) if entry.source else None  # never a percent-encoded address in a cell
+        why = "; ".join(x for x in (_tool_note(entry.note, lang) if entry.note else None, source) if x)
         record = f"{row.task.id} {_region(r.regions, row.region, lang)}"
         rows.append([f"{minute_text(instant(entry.at))} {ZONE_LABEL}", entry.by, record, "\n".join(what), why])
     header = _cols(lang, ("时间", "When"), ("人员", "Who"), ("记录", "Record"), ("变更", "What"), ("原因", "Why"))

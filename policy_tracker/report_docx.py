@@ -165,9 +165,13 @@ def _chart(doc: DocumentObject, chart: Chart) -> None:
     """A chart as its caption and a small table of its values: Word has no inline SVG that every reader shows."""
     caption = doc.add_paragraph()
     _add_lines(caption, chart.title + (f" ({chart.unit})" if chart.unit and chart.kind != "pie" else ""), bold=True)
-    header = ["", *(s.label for s in chart.series)]
-    rows = [[label, *(f"{s.values[i]:.0f}" for s in chart.series)] for i, label in enumerate(chart.labels)]
-    _table(doc, header, rows, [3.0] + [1.0] * len(chart.series))
+    series = [s for s in chart.series if any(s.values)] if chart.kind == "stacked" else list(chart.series)
+    header = [chart.axis[0] if chart.axis else "", *(s.label for s in series)]
+    rows = [[label, *(f"{s.values[i]:.0f}" for s in series)] for i, label in enumerate(chart.labels)]
+    if chart.notes:  # assessed/total beside each row
+        header.append(chart.axis[2] if len(chart.axis) > 2 else "")
+        rows = [[*row, note] for row, note in zip(rows, chart.notes, strict=True)]
+    _table(doc, header, rows, [3.0] + [1.0] * (len(header) - 1))
 
 
 def _section(doc: DocumentObject, section: Section) -> None:

@@ -13,6 +13,7 @@ from policy_tracker.report import Cell, Chart, Paragraph, Report, Section, Share
 
 # One meaning, one colour, in every chart and bar (the assessment's words: good = ahead/done, bad = lagging).
 TONES = {"good": "#2e7d32", "ok": "#f2a900", "bad": "#c62828", "info": "#1565c0", "none": "#9e9e9e"}
+TONES |= {"green": TONES["good"], "amber": TONES["ok"], "red": TONES["bad"], "grey": "#bdbdbd"}  # the assessment's colours
 PALETTE = ("#1565c0", "#2e7d32", "#f2a900", "#c62828", "#6a1b9a", "#00838f", "#9e9e9e")
 
 CSS = """
@@ -168,8 +169,38 @@ def _bars(chart: Chart) -> str:
     return "\n".join(out)
 
 
+def _stacked(chart: Chart) -> str:
+    """Horizontal bars, one per label, one segment per series (its count), the note after each bar."""
+    label_w, bar_w, note_w, row_h, top = 270, 320, 56, 24, 30
+    totals = [sum(s.values[i] for s in chart.series) for i in range(len(chart.labels))]
+    scale = bar_w / max(1.0, max(totals, default=1.0))
+    width, height = label_w + bar_w + note_w, top + row_h * len(chart.labels) + 6
+    out = [_svg_open(width, height), f"<title>{escape(chart.title)}</title>"]
+    x = 0.0
+    for tone, words in chart.legend:
+        out.append(f'<rect x="{x:.0f}" y="4" width="12" height="12" fill="{TONES.get(tone, "#9e9e9e")}"/>')
+        out.append(f'<text x="{x + 16:.0f}" y="14" font-size="12">{escape(words)}</text>')
+        x += 16 + 13 * len(words) + 18
+    for i, label in enumerate(chart.labels):
+        y = top + row_h * i
+        out.append(f'<text x="{label_w - 8}" y="{y + 15}" font-size="12" text-anchor="end">{escape(label)}</text>')
+        left = float(label_w)
+        for s, tone in zip(chart.series, chart.tones, strict=True):
+            w = s.values[i] * scale
+            if w > 0:
+                colour = TONES.get(tone, "#9e9e9e")
+                out.append(
+                    f'<rect x="{left:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{colour}" stroke="#fff"/>'
+                )
+                left += w
+        note = chart.notes[i] if i < len(chart.notes) else ""
+        out.append(f'<text x="{left + 6:.1f}" y="{y + 15}" font-size="11" fill="#5f6368">{escape(note)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
 def _chart(chart: Chart) -> str:
-    svg = _pie(chart) if chart.kind == "pie" else _bars(chart)
+    svg = _pie(chart) if chart.kind == "pie" else _stacked(chart) if chart.kind == "stacked" else _bars(chart)
     caption = escape(chart.title) + (f" ({escape(chart.unit)})" if chart.unit and chart.kind != "pie" else "")
     return f'<figure class="chart"><figcaption>{caption}</figcaption>\n{svg}\n</figure>'
 

@@ -10,7 +10,26 @@ def _cell(cell: Cell) -> str:
     return cell.text() if isinstance(cell, Share) else cell
 
 
+SQUARE = {"green": "🟩", "amber": "🟨", "red": "🟥", "grey": "⬜"}  # the assessment's colours, where emoji render
+
+
+def _stacked(chart: Chart) -> list[str]:
+    """One square per counted item, coloured by its series: a chart that renders in any markdown viewer."""
+    legend = " ".join(f"{SQUARE.get(tone, '⬜')} {words}" for tone, words in chart.legend)
+    rows = [
+        [
+            label,
+            "".join(SQUARE.get(tone, "⬜") * int(s.values[i]) for s, tone in zip(chart.series, chart.tones, strict=True)),
+            note,
+        ]
+        for i, (label, note) in enumerate(zip(chart.labels, chart.notes, strict=True))
+    ]
+    return [md_cell(f"{chart.title} — {legend}"), "", md_table(chart.axis, rows)]
+
+
 def _chart(chart: Chart) -> list[str]:
+    if chart.kind == "stacked":
+        return _stacked(chart)
     if chart.kind == "pie":
         lines = [f"pie showData title {chart.title}"]
         lines += [f'    "{label}" : {value:g}' for label, value in zip(chart.labels, chart.series[0].values, strict=True)]

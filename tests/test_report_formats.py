@@ -135,8 +135,10 @@ def test_the_web_page_holds_every_table_and_chart_and_loads_nothing(runner: CliR
 
     assert page.external == []
     assert "url(" not in page.style and "@import" not in page.style
-    assert len(page.tables) == markdown.count("\n|---")  # the same tables as the markdown report
-    assert page.svgs == markdown.count("```mermaid") == 1  # the status pie; no chart draws missing data as 0 (issue 10)
+    stacked = markdown.count("each)")  # bars of one square per indicator: a table in markdown, a chart here
+    assert stacked == 2  # the 2030 and 2035 goals
+    assert len(page.tables) == markdown.count("\n|---") - stacked  # the same tables as the markdown report
+    assert page.svgs == markdown.count("```mermaid") + stacked == 3  # the status pie (issue 10: no chart draws missing data as 0)
     assert any(t.startswith("受阻 blocked: 1") for t in page.svg_texts)  # chart text stays text
     assert all(link in page.anchors for link in page.links) and len(page.links) >= 8  # the table of contents
     assert "@page" in page.style and "A4" in page.style and "table-layout: fixed" in page.style
@@ -247,8 +249,13 @@ def test_english_is_english_throughout(runner: CliRunner, office_ws: Path) -> No
     assert "Jiangsu" in text and "Nanjing" in text and "Suzhou" in text
 
 
-def test_sources_read_as_sources(runner: CliRunner, ws_dir: Path) -> None:
-    text = _markdown(runner, "--as-of", "2026-06-30", "--format", "html")
+def test_sources_read_as_sources(runner: CliRunner, ws_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTRACK_USER", "张三")
+    address = "https://jsszfhcxjst.jiangsu.gov.cn/art/2026/7/20/art_8639_%E6%94%B9%E9%80%A0.html"
+    update = ["update", "T13", "-i", "pm25_prefecture_cities=26.5", "--date", "2026-06", "--source", address]
+    assert runner.invoke(app, update).exit_code == 0
+    text = _markdown(runner, "--since", "2026-01-01", "--format", "html")
+    assert "jsszfhcxjst.jiangsu.gov.cn/art/2026/7/20/art_8639_改造.html" in text  # decoded, without the scheme
     page = _read_page(text)
     cells = [c for table in page.tables for row in table for c in row]
     assert not [c for c in cells if "%E" in c or "http://" in c or "https://" in c]  # no raw or percent-encoded address
