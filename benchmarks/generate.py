@@ -1,6 +1,7 @@
 """Write a synthetic ptrack workspace of N tasks x M regions, deterministic for a seed.
 
     python benchmarks/generate.py OUT [--tasks 23] [--regions 435] [--seed 1]
+    python benchmarks/generate.py OUT --regions 0      # the national workspace: every region of the registry x 23 tasks
 
 Each (task, region) record gets a status, a rating now and then, observations of up to three of the task's
 indicators over five years, and the history entries that recorded them: the size a workspace reaches after a
@@ -29,7 +30,7 @@ YEARS = ("2021", "2022", "2023", "2024", "2025")
 PEOPLE = ("张三", "李四", "王芳", "赵敏", "Li Lei")
 
 
-def _regions(ws: Path, wanted: int) -> list[str]:
+def _regions(ws: Path, wanted: int | None) -> list[str]:
     """The registry's regions below CN (provinces, clusters, cities, counties: 3,358), plus synthetic districts
     until there are `wanted` of them."""
     data = yaml.safe_load((ws / "regions.yaml").read_text(encoding="utf-8"))
@@ -39,7 +40,7 @@ def _regions(ws: Path, wanted: int) -> list[str]:
     codes = [r.code for kind in order for r in registry if r.kind == kind]
     provinces = [r.code for r in registry if r.kind == "province"]
     n = 0
-    while len(codes) < wanted:
+    while wanted is not None and len(codes) < wanted:
         n += 1
         code = f"D{n:04d}"
         regions.append(
@@ -47,7 +48,7 @@ def _regions(ws: Path, wanted: int) -> list[str]:
         )
         codes.append(code)
     (ws / "regions.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return codes[:wanted]
+    return codes if wanted is None else codes[:wanted]
 
 
 def _record(task: dict, region: str, rng: random.Random) -> dict:
@@ -92,7 +93,7 @@ def _record(task: dict, region: str, rng: random.Random) -> dict:
     return record
 
 
-def generate(out: Path, tasks: int, regions: int, seed: int) -> int:
+def generate(out: Path, tasks: int, regions: int | None, seed: int) -> int:
     rng = random.Random(seed)
     if out.exists():
         shutil.rmtree(out)
@@ -137,10 +138,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
     parser.add_argument("--tasks", type=int, default=23)
-    parser.add_argument("--regions", type=int, default=435)
+    parser.add_argument("--regions", type=int, default=435, help="how many regions; 0: the whole registry")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    n = generate(args.out, args.tasks, args.regions, args.seed)
+    n = generate(args.out, args.tasks, args.regions or None, args.seed)
     print(f"{n} records in {args.out}")
 
 

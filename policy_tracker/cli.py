@@ -853,12 +853,8 @@ def import_csv(
     else:
         rows = exchange.read_rows(exchange.decode(raw, str(file), encoding), str(file))
 
-    @functools.cache  # each record is read once, however many rows name it
-    def current(task: str, region: str) -> Task | RegionRecord:
-        return _current_record(ws, task, region)
-
     with render.progress_bar(len(rows), "Checking rows") as advance:
-        imports, problems = exchange.plan_import(rows, ws, current, progress=advance)
+        imports, problems = store.with_records(ws, lambda current: exchange.plan_import(rows, ws, current, progress=advance))
     if problems:
         for p in problems:
             print(_shown(f"{file}: {p}"), file=sys.stderr)

@@ -235,6 +235,7 @@ def plan_import(
     problems: list[str] = []
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     definitions = {t.id: t for t in ws.tasks}
+    region_codes: dict[str, str] = {}
 
     for row in rows:
         if progress is not None:
@@ -254,7 +255,9 @@ def plan_import(
         region = "CN"
         if row.get("region"):
             try:
-                region = find_region(ws.regions, row.get("region")).code
+                if row.get("region") not in region_codes:  # the registry is searched once per name, not once per row
+                    region_codes[row.get("region")] = find_region(ws.regions, row.get("region")).code
+                region = region_codes[row.get("region")]
             except PtrackError as e:
                 bad("region", str(e))
                 continue

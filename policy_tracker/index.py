@@ -217,11 +217,8 @@ class Index:
                 gc.enable()
 
     def _known(self, folders: list[str] | None) -> dict[str, tuple[int, int, int, int, bytes, int]]:
-        sql = "SELECT path, size, mtime_ns, ctime_ns, ino, hash, indexed_ns, folder FROM files"
-        wanted = None if folders is None else set(folders)
-        return {
-            row[0]: row[1:7] for row in self.db.execute(sql) if wanted is None or row[7] in wanted
-        }  # fmt: skip
+        sql = "SELECT path, size, mtime_ns, ctime_ns, ino, hash, indexed_ns FROM files WHERE {folders}"
+        return {row[0]: row[1:] for row in self._rows(sql, None if folders is None else set(folders))}
 
     def _forget(self, rel: str, *, with_file: bool) -> None:
         for table in ("records", "observations", "targets", "history", *(("files",) if with_file else ())):
@@ -280,19 +277,23 @@ class Index:
     # ------------------------------------------------------------------------------------------ reading it
 
     def _rows(self, sql: str, folders: set[str] | None, params: tuple[Any, ...] = ()) -> Iterator[Any]:
-        """Rows whose first column is the record's folder, of these folders (all: None); the folder is dropped."""
-        for row in self.db.execute(sql, params):
-            if folders is None or row[0] in folders:
-                yield row[1:]
+        """Rows of `sql` (which says `{folders}` where a condition on the records' folder goes) in these folders (all: None)."""
+        if folders is None:
+            return self.db.execute(sql.replace("{folders}", "1"), params)
+        condition = "folder IN (SELECT value FROM json_each(?))"  # any number of folders, through the folder index
+        return self.db.execute(sql.replace("{folders}", condition), (_dumps(sorted(folders)), *params))
 
     def records(self, folders: set[str] | None) -> Iterator[RegionRecord]:
         """Whole records, in file order (folder, then file name)."""
-        for (body,) in self._rows("SELECT folder, body FROM records ORDER BY folder, name", folders):
+        for (body,) in self._rows("SELECT body FROM records WHERE {folders} ORDER BY folder, name", folders):
             yield RegionRecord.model_validate_json(body, strict=False)  # validated when it was indexed
 
     def summaries(self, folders: set[str] | None) -> Iterator[RegionRecord]:
         """Records with their top-level fields only (no indicators, notes or history), for listings."""
-        sql = "SELECT folder, schema_version, task, region, revision, status, owner, rating FROM records ORDER BY folder, name"
+        sql = (
+            "SELECT schema_version, task, region, revision, status, owner, rating FROM records WHERE {folders} "
+            "ORDER BY folder, name"
+        )
         for sv, task, region, revision, status, owner, rating in self._rows(sql, folders):
             fields: dict[str, Any] = {"schema_version": sv, "task": task, "region": region}
             fields.update(revision=revision, status=status)
@@ -319,7 +320,7 @@ class Index:
 
         The order is `query.history_rows`'s: the entry's time (UTC), then change set, task and region, newest first.
         """
-        where, params = ["1"], []
+        where, params = ["{folders}"], []
         if task is not None:
             where.append("task = ?")
             params.append(task)
@@ -330,7 +331,7 @@ class Index:
             where.append("by_key = ?")
             params.append(by.strip().casefold())
         sql = (
-            f"SELECT folder, task, region, body FROM history WHERE {' AND '.join(where)} "  # noqa: S608 - fixed clauses
+            f"SELECT task, region, body FROM history WHERE {' AND '.join(where)} "  # noqa: S608 - fixed clauses
             "ORDER BY utc DESC, change DESC, task DESC, region DESC, folder, name, seq"
         )
         for row_task, region, body in self._rows(sql, folders, tuple(params)):

@@ -18,13 +18,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.representer import SafeRepresenter
 from yaml.resolver import BaseResolver
 
 from policy_tracker import journal
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from policy_tracker.index import Checked, Index
     from policy_tracker.query import HistoryRow
 
+_T = TypeVar("_T")
 MARKER = "ptrack.yaml"
 GOALS, CHAPTERS, REGIONS = "goals.yaml", "chapters.yaml", "regions.yaml"
 DATASET_FILES = (MARKER, GOALS, CHAPTERS, REGIONS)
@@ -576,6 +578,38 @@ def _refresh(ix: Index, folders: set[str] | None, lines: _LineFinder, problems: 
     ix.refresh(_record_files(ix.root, folders), None if folders is None else sorted(folders), load)
 
 
+def with_records(ws: Workspace, work: Callable[[Callable[[str, str], Task | RegionRecord]], _T]) -> _T:
+    """`work(current)`, where `current(task, region)` is the record as the files say (a new, empty one if none).
+
+    For planning many changes (an import): each region's records are read from the index once, a few regions
+    at a time, instead of parsing a file for every row. `work` must be pure: it may run twice.
+    """
+    from collections import OrderedDict
+
+    from policy_tracker import index
+
+    tasks = {t.id: t for t in ws.tasks}
+
+    def run(ix: Index) -> _T:
+        recent: OrderedDict[str, dict[str, RegionRecord]] = OrderedDict()  # a few folders: memory stays bounded
+
+        def current(task: str, region: str) -> Task | RegionRecord:
+            if region == "CN":
+                return tasks[task]
+            if region not in recent:
+                refresh_index(ix, {region})
+                recent[region] = {r.task: r for r in ix.records({region})}
+                if len(recent) > 64:
+                    recent.popitem(last=False)
+            recent.move_to_end(region)
+            found = recent[region].get(task)
+            return found if found is not None else RegionRecord.model_validate(_new_region_record(task, region))
+
+        return work(current)
+
+    return index.run(ws.root, run)
+
+
 def history(
     ws: Workspace,
     *,
@@ -900,6 +934,11 @@ def _set(doc: Any, key: str, value: Any, before: str) -> None:
     """Set a key, placing a new one before `before` so that a record keeps a readable order."""
     if key in doc or before not in doc:
         doc[key] = value
+    elif isinstance(doc, dict) and not hasattr(doc, "insert"):  # a new record, plain data: rebuild it in order
+        items = list(doc.items())
+        at = list(doc).index(before)
+        doc.clear()
+        doc.update([*items[:at], (key, value), *items[at:]])
     else:
         doc.insert(list(doc).index(before), key, value)
 
@@ -980,20 +1019,35 @@ def _split_history(text: str) -> tuple[str, str] | None:
 
 
 def _with_entry(history: str, entry: HistoryEntry) -> str:
-    item = dump_yaml([entry.model_dump(mode="json", exclude_none=True)])
+    item = dump_plain([entry.model_dump(mode="json", exclude_none=True)])  # new text: nothing to round-trip
     key = _HISTORY_KEY.match(history)
     if key is not None and key[1]:  # `history: []`
         return "history:\n" + item
     return history + ("" if history.endswith("\n") else "\n") + item
 
 
+def _plain_head(head: str) -> dict[str, Any] | None:
+    """The head of a record as plain data, when writing it back plainly gives the same text (no comments, ptrack's
+    own layout, as ptrack writes and most records are); else None. libyaml reads and writes it many times faster than
+    the round-trip writer, and the result is the same text that writer would produce."""
+    if "#" in head:
+        return None
+    try:
+        data = parse_yaml(head, "")
+    except _FileProblem:
+        return None
+    return data if isinstance(data, dict) and dump_plain(data) == head else None
+
+
 def _rewrite(before: str, changes: list[Change], entry: HistoryEntry) -> str:
     parts = _split_history(before)
     if parts is not None:
         head, history = parts
-        doc = _round_trip().load(head)
+        doc = _plain_head(head)
+        if doc is None:  # comments or a layout of its own to keep: the round-trip writer
+            doc = _round_trip().load(head)
         _apply(doc, changes)
-        return dump_yaml(doc) + _with_entry(history, entry)
+        return (dump_yaml(doc) if hasattr(doc, "fa") else dump_plain(doc)) + _with_entry(history, entry)
     doc = _round_trip().load(before)
     _apply(doc, changes)
     if "history" not in doc:
@@ -1011,6 +1065,55 @@ def _new_region_record(task: str, region: str) -> dict[str, Any]:
         "status": "not_started",
         "history": [],
     }
+
+
+if getattr(yaml, "__with_libyaml__", False):
+    from yaml.cyaml import CEmitter  # type: ignore[attr-defined]
+
+    class _PlainDumper(CEmitter, SafeRepresenter, _Resolver):
+        """libyaml's emitter with ptrack's YAML 1.2 resolver: a string is quoted exactly when ptrack would read it as
+        something else (`'2026'`, `'1e3'`, `'true'`), and only then."""
+
+        def __init__(self, stream: Any, **kwargs: Any) -> None:
+            CEmitter.__init__(self, stream, allow_unicode=kwargs.get("allow_unicode"), width=kwargs.get("width"))
+            SafeRepresenter.__init__(self, default_style=None, default_flow_style=False, sort_keys=False)
+            _Resolver.__init__(self)
+
+else:  # pragma: no cover - PyYAML without libyaml
+    from yaml.emitter import Emitter
+    from yaml.serializer import Serializer
+
+    class _PlainDumper(Emitter, Serializer, SafeRepresenter, _Resolver):  # type: ignore[no-redef]
+        def __init__(self, stream: Any, **kwargs: Any) -> None:
+            Emitter.__init__(self, stream, allow_unicode=kwargs.get("allow_unicode"), width=kwargs.get("width"))
+            Serializer.__init__(self)
+            SafeRepresenter.__init__(self, default_style=None, default_flow_style=False, sort_keys=False)
+            _Resolver.__init__(self)
+
+
+# Times stay quoted, as the round-trip writer quotes them: a YAML 1.1 reader would make them timestamps.
+_PlainDumper.add_implicit_resolver(
+    "tag:yaml.org,2002:timestamp",
+    re.compile(
+        r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+        r"(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
+        r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?$"
+    ),
+    list("0123456789"),
+)
+
+
+def dump_plain(data: Any) -> str:
+    """Plain data as block YAML in the round-trip writer's layout, without it: for text that has no comments yet."""
+    return yaml.dump(data, Dumper=_PlainDumper, allow_unicode=True, width=4096)
+
+
+def _new_record_text(task: str, region: str, changes: list[Change], entry: HistoryEntry) -> str:
+    """A new region record holding one change set: plain data, no round trip (it has no comments to keep)."""
+    doc = _new_region_record(task, region)
+    del doc["history"]
+    _apply(doc, changes)
+    return dump_plain(doc) + "history:\n" + dump_plain([entry.model_dump(mode="json", exclude_none=True)])
 
 
 @dataclass
@@ -1066,8 +1169,10 @@ def change_records(
             if not record_plan.changes and not record_plan.note:  # a note alone is a change: it is recorded
                 continue
             entry = history_entry(record_plan, stamp)
-            source_text = before if before is not None else dump_yaml(_new_region_record(task, region))
-            after = _rewrite(source_text, record_plan.changes, entry)
+            if before is None:
+                after = _new_record_text(task, region, record_plan.changes, entry)
+            else:
+                after = _rewrite(before, record_plan.changes, entry)
             _parse_record(path, after, task, region)  # never write what would not load
             staged.append(Written(path, entry, before, after, old, _encode_like(after, old)))
         if not dry_run:

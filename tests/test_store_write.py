@@ -10,11 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policy_tracker import store
 from policy_tracker.changes import Edit, NewObservation, Stamp, plan_edit
 from policy_tracker.errors import PtrackError, WorkspaceInvalid
-from policy_tracker.models import RegionRecord, Task
+from policy_tracker.models import Change, HistoryEntry, RegionRecord, Task
 
 from conftest import snapshot
 
@@ -228,3 +230,50 @@ def test_the_history_is_appended_as_text_when_it_comes_last(ws_dir: Path) -> Non
     assert text.count("- change: ") == 3
     assert store._split_history(text) is not None
     assert store._split_history("a: 1\nhistory:\n- x: 1\nb: 2\n") is None
+
+
+# ---------------------------------------------------------------------------------------------- new records
+
+
+_OBS = {"date": "2026", "value": 27.5, "source": "https://x.org/a?b=1#c", "note": "true"}
+_NEW_RECORD_CHANGES = [
+    [Change(field="status", old="not_started", new="in_progress")],
+    [Change(field="owner", old=None, new="31"), Change(field="status", old="not_started", new="blocked")],
+    [
+        Change(
+            field="rating",
+            old=None,
+            new={"level": "amber", "rationale": "慢: 1e3", "by": "王芳", "at": "2026-01-01T00:00:00+08:00"},
+        ),
+        Change(field="owner", old=None, new="310000"),
+    ],
+    [
+        Change(field="observation:pm25:2026", old=None, new=_OBS),
+        Change(
+            field="observation:pm25:2025-06-30",
+            old=None,
+            new={"date": "2025-06-30", "value": None, "value_text": "约 30", "source": "沪府办〔2026〕12号"},
+        ),
+    ],
+]
+
+
+@pytest.mark.parametrize("changes", _NEW_RECORD_CHANGES)
+def test_a_new_record_is_written_without_the_round_trip_writer_as_it_would_write_it(changes: list[Change]) -> None:
+    entry = HistoryEntry(change="c1", at="2026-11-28T12:00:00+08:00", by="王芳", changes=changes, note="why: this", source="1e3")
+    plain = store._new_record_text("T08", "31", changes, entry)
+    assert plain == store._rewrite(store.dump_yaml(store._new_region_record("T08", "31")), changes, entry)
+    assert store._parse_record(Path("T08.yaml"), plain, "T08", "31").history == [entry]
+
+
+@given(st.text(min_size=1), st.text(), st.floats(allow_nan=False, allow_infinity=False))
+@settings(max_examples=200, deadline=None)
+def test_a_new_record_reads_back_as_written_whatever_the_text(note: str, source: str, value: float) -> None:
+    obs = {"date": "2026", "value": value, "source": source or "-", "note": note}
+    changes = [Change(field="observation:pm25:2026", old=None, new=obs), Change(field="status", old="not_started", new="blocked")]
+    entry = HistoryEntry(change="c1", at="2026-11-28T12:00:00+08:00", by=note, changes=changes, note=note, source=source or None)
+    plain = store._new_record_text("T08", "31", changes, entry)
+    record = store.parse_yaml(plain, "T08.yaml")
+    assert record == store.parse_yaml(store._rewrite(store.dump_yaml(store._new_region_record("T08", "31")), changes, entry), "x")
+    assert record["indicators"][0]["observations"][0] == obs
+    assert record["history"][0]["note"] == note
