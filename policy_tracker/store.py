@@ -994,10 +994,8 @@ def _apply_figure(doc: Any, kind: str, indicator: str, value: Any) -> None:
         indicators.append(data)
     if value is None:
         data.pop(kind, None)
-    elif kind in data or "observations" not in data:
-        data[kind] = value
     else:
-        data.insert(list(data).index("observations"), kind, value)
+        _set(data, kind, value, before="observations")  # plain data or the round-trip writer's map
 
 
 _HISTORY_KEY = re.compile(r"^history:[ \t]*(\[\][ \t]*)?(#.*)?$", re.M)

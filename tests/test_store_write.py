@@ -277,3 +277,28 @@ def test_a_new_record_reads_back_as_written_whatever_the_text(note: str, source:
     assert record == store.parse_yaml(store._rewrite(store.dump_yaml(store._new_region_record("T08", "31")), changes, entry), "x")
     assert record["indicators"][0]["observations"][0] == obs
     assert record["history"][0]["note"] == note
+
+
+def test_a_target_set_on_a_record_in_ptracks_layout_is_placed_as_the_round_trip_writer_places_it(
+    ws_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from policy_tracker.cli import app
+
+    runner = CliRunner()
+    base = ["--by", "王芳", "-r", "31"]
+    result = runner.invoke(app, ["update", "T13", "-i", "pm25_prefecture_cities=30", "--date", "2025", "--source", "s1", *base])
+    assert result.exit_code == 0, result.stderr
+    path = ws_dir / "records" / "31" / "T13.yaml"
+    before = path.read_text(encoding="utf-8")
+    assert store._plain_head(store._split_history(before)[0]) is not None  # type: ignore[index]  # ptrack's own layout
+    target = ["target", "T13", "--indicator", "pm25_prefecture_cities", "--from", "上海市规划", "--value", "25", "--year", "2030"]
+    result = runner.invoke(app, [*target, "--source", "s2", "-m", "why", *base])
+    assert result.exit_code == 0, result.stderr
+    after = path.read_text(encoding="utf-8")
+    head = after[: after.index("\nhistory:") + 1]
+    assert head.index("targets:") < head.index("observations:")
+    entry = store.load_record(ws_dir, "T13", "31").history[-1]  # type: ignore[union-attr]
+    monkeypatch.setattr(store, "_plain_head", lambda head: None)  # the round-trip writer, as for a file with comments
+    assert store._rewrite(before, entry.changes, entry) == after
