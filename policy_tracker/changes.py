@@ -89,10 +89,12 @@ class Edit:
     note: str | None = None
     source: str | None = None
     figures: Sequence[FigureEdit] = ()
+    next_steps: str | None = None  # what will be done next; "" clears it
 
     def is_empty(self) -> bool:
         return (
             self.status is None
+            and self.next_steps is None
             and self.owner is None
             and not self.observations
             and self.rating is None
@@ -159,6 +161,8 @@ def plan_edit(
         plan.changes.append(Change(field="status", old=record.status, new=edit.status))
     if edit.owner is not None and edit.owner != owner_of(record):
         plan.changes.append(Change(field="owner", old=owner_of(record), new=edit.owner))
+    if edit.next_steps is not None and (edit.next_steps.strip() or None) != record.next_steps:
+        plan.changes.append(Change(field="next_steps", old=record.next_steps, new=edit.next_steps.strip() or None))
     for obs in edit.observations:
         change = _observation_change(record, plan.task, obs, indicators)
         if change is not None:
@@ -270,6 +274,8 @@ def current_value(record: Record, field_name: str) -> JsonValue:
         return record.status
     if field_name == "owner":
         return owner_of(record)
+    if field_name == "next_steps":
+        return record.next_steps
     if field_name == "rating":
         return record.rating.model_dump(mode="json") if record.rating else None
     figure = parse_figure_field(field_name)

@@ -496,6 +496,10 @@ def update(
     note: Annotated[str | None, typer.Option("--note", "-m", help="Why: recorded in the history.")] = None,
     rating: Annotated[str | None, typer.Option("--rating", help="Your judgement: green, amber or red.")] = None,
     rationale: Annotated[str | None, typer.Option("--rationale", help="Why that rating (required with --rating).")] = None,
+    next_steps: Annotated[
+        str | None,
+        typer.Option("--next", help="What will be done next (the report's 下一步); an empty text clears it.", show_default=False),
+    ] = None,
     correct: Annotated[
         bool, typer.Option("--correct", help="Replace an observation of the same date (kept in history).")
     ] = False,
@@ -503,7 +507,7 @@ def update(
     dry_run: DryRunOpt = False,
     data: DataOpt = None,
 ) -> None:
-    """Change a record: status, owner, indicator observations, rating. One call is one change set in the history.
+    """Change a record: status, owner, observations, rating, next steps. One call is one change set in the history.
 
     Examples:
 
@@ -512,6 +516,8 @@ def update(
       ptrack update 13 -i pm25_prefecture_cities=27.5 --date 2026 --source https://www.mee.gov.cn/... --by 王芳
 
       ptrack update T08 --rating amber --rationale "Starts lag the annual plan" --dry-run
+
+      ptrack update T09 --region 江苏省 --next "四季度完成管网改造资金拨付"
     """
     from policy_tracker import query, store
     from policy_tracker.changes import Edit, plan_edit
@@ -531,6 +537,7 @@ def update(
         rationale=rationale,
         note=note,
         source=source,
+        next_steps=next_steps,
     )
     if edit.is_empty() and edit.rationale is None:
         edit = _ask(definition.id, code, ws)

@@ -221,6 +221,7 @@ class Task(Record):
     revision: int = Field(0, ge=0, description="counts the recorded changes to this record")
     status: Status
     rating: Rating | None = None
+    next_steps: str | None = Field(None, description="what will be done next (ptrack update --next)")
     owner: RegionCode = "CN"
     lead_units: list[str] = []
     co_units: list[str] = []
@@ -250,6 +251,7 @@ class RegionRecord(Record):
     revision: int = Field(0, ge=0)
     status: Status = "not_started"
     rating: Rating | None = None
+    next_steps: str | None = Field(None, description="what will be done next (ptrack update --next)")
     owner: RegionCode | None = Field(None, description="the region responsible; default: the record's region")
     lead_units: list[str] = []
     co_units: list[str] = []

@@ -212,7 +212,7 @@ def as_of_record(record: Task | RegionRecord, moment: dt.datetime) -> Task | Reg
 
 
 def _put(data: dict[str, Any], name: str, value: object) -> None:
-    if name in ("status", "owner", "rating"):
+    if name in ("status", "owner", "rating", "next_steps"):
         if value is None:
             data.pop(name, None)  # an absent owner or rating
         else:

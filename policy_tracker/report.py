@@ -228,7 +228,7 @@ def build_report(r: ReportInput, lang: Lang = "both") -> Report:
             f"({_t('方法', 'method', lang)}: {method}, {_t('容差', 'tolerance', lang)} ±{r.tolerance * 100:g} pp)",
         ),
     ]
-    sections = [_headline(r, lang), _overview(r, lang), _task_table(r, lang), _exceptions(r, lang)]
+    sections = [_headline(r, lang), _overview(r, lang), _task_table(r, lang), _exceptions(r, lang), *_next_steps(r, lang)]
     if r.matrix is not None:
         sections.append(_matrix(r.matrix, lang))
     sections.append(_charts(r, lang))
@@ -420,6 +420,19 @@ def _exceptions(r: ReportInput, lang: Lang) -> Section:
     header = _cols(lang, ("任务", "Task"), ("地区", "Region"), ("问题", "Issue"), ("最新说明", "Latest note"))
     section.blocks.append(Table(header, rows, (3, 2, 2, 4)))
     return section
+
+
+def _next_steps(r: ReportInput, lang: Lang) -> list[Section]:
+    """下一步: what each record says will be done next (ptrack update --next); no section when none says."""
+    rows: list[list[Cell]] = []
+    for t in r.tasks:
+        record = r.records.get((t.task.id, t.region))
+        if record is not None and record.next_steps:
+            rows.append([_task(t.task, lang), _region(r.regions, t.region, lang), record.next_steps])
+    if not rows:
+        return []
+    header = _cols(lang, ("任务", "Task"), ("地区", "Region"), ("下一步", "Next steps"))
+    return [Section(_t("下一步", "Next steps", lang), blocks=[Table(header, rows, (3, 1.6, 5))])]
 
 
 def _matrix(m: Matrix, lang: Lang) -> Section:
@@ -678,7 +691,12 @@ def _changes(r: ReportInput, lang: Lang) -> Section:
     return section
 
 
-FIELD_LABELS = {"status": ("状态", "status"), "owner": ("牵头", "owner"), "rating": ("评级", "rating")}
+FIELD_LABELS = {
+    "status": ("状态", "status"),
+    "owner": ("牵头", "owner"),
+    "rating": ("评级", "rating"),
+    "next_steps": ("下一步", "next steps"),
+}
 # Notes ptrack itself writes into the history, shown in the report's language (the user's own notes never are).
 TOOL_NOTES = (("import of ", ("导入 ", "import of ")), ("undo of ", ("撤销 ", "undo of ")))
 

@@ -952,7 +952,7 @@ def _block(seq: Any) -> Any:
 
 def _apply(doc: Any, changes: list[Change]) -> None:
     for change in changes:
-        if change.field in ("status", "owner", "rating", "region"):
+        if change.field in ("status", "owner", "rating", "region", "next_steps"):
             if change.new is None:
                 doc.pop(change.field, None)
             else:

@@ -262,3 +262,27 @@ def test_sources_read_as_sources(runner: CliRunner, ws_dir: Path, monkeypatch: p
     listed = [row for table in page.tables for row in table if row and row[0].startswith("[")]
     assert len(listed) > 20 and all(re.match(r"\[\d+\]$", row[0]) for row in listed)
     assert any(row[1].startswith("国家统计局") for row in listed)  # the publisher first
+
+
+def test_next_steps_are_recorded_and_reported_as_of_their_date(
+    runner: CliRunner, office_ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docx
+
+    args = ["update", "T09", "--region", "江苏省", "--next", "四季度完成管网改造资金拨付", "--by", "李四"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert "next_steps: — → 四季度完成管网改造资金拨付" in result.stdout
+    target = tmp_path / "r.docx"
+    result = runner.invoke(app, ["report", "--region", "江苏省", "--lang", "zh", "-o", str(target)])
+    assert result.exit_code == 0, result.stderr
+    document = docx.Document(str(target))
+    headings = [p.text for p in document.paragraphs if p.style.name.startswith("Heading")]
+    assert "下一步" in headings
+    rows = [[c.text for c in row.cells] for table in document.tables for row in table.rows]
+    assert ["T09 完善城市基础设施", "32 江苏省", "四季度完成管网改造资金拨付"] in rows
+
+    before = _markdown(runner, "--region", "江苏省", "--lang", "zh", "--as-of", "2026-01-01")
+    assert "## 下一步" not in before  # set today: not known on an earlier date
+    assert runner.invoke(app, ["undo"]).exit_code == 0
+    assert "## 下一步" not in _markdown(runner, "--region", "江苏省", "--lang", "zh")
