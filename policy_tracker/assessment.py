@@ -273,11 +273,17 @@ class IndicatorProgress:
 # ---------------------------------------------------------------------------------------------- the rules
 
 
+def is_cumulative(period: str | None) -> bool:
+    """A figure summed over a span: several years (2021-2025) or part of a year (2026-01/2026-09). A period that
+    only says what the date stands for (2026Q3, as an import records it) is not one."""
+    return bool(period) and (bool(_MULTI_YEAR.match(period or "")) or "/" in (period or ""))
+
+
 def _levels(observations: Iterable[Observation], as_of: dt.date) -> list[Observation]:
     """Annual (or point) levels known at the as-of date, oldest first. A cumulative (2021-2025) or year-to-date
     (2026-01/2026-09) figure is another series and never a level."""
     return sorted(
-        (o for o in observations if o.value is not None and o.period is None and period_end(o.date) <= as_of),
+        (o for o in observations if o.value is not None and not is_cumulative(o.period) and period_end(o.date) <= as_of),
         key=lambda o: period_end(o.date),
     )
 

@@ -74,7 +74,7 @@ class NewObservation:
     source: str | None = None
     note: str | None = None
     correct: bool = False  # replacing an existing observation of the same date must be asked for
-    period: str | None = None  # what the date stands for when it is not the date itself: a quarter, 2026Q3
+    period: str | None = None  # what the date stands for (a quarter, 2026Q3), or a cumulative span (2026-01/2026-09)
 
 
 @dataclass(frozen=True)
@@ -284,8 +284,8 @@ def current_value(record: Record, field_name: str) -> JsonValue:
         if data is None:
             return None
         if figure[0] == "baseline":
-            return data.baseline.model_dump(mode="json", exclude_none=True) if data.baseline else None
-        return [t.model_dump(mode="json", exclude_none=True) for t in data.targets] or None
+            return data.baseline.model_dump(mode="json", exclude_defaults=True) if data.baseline else None
+        return [t.model_dump(mode="json", exclude_defaults=True) for t in data.targets] or None
     parsed = parse_observation_field(field_name)
     if parsed is None:
         raise PtrackError(f"unknown field '{field_name}' in the history", fix="Run `ptrack validate`")

@@ -503,6 +503,10 @@ def update(
     correct: Annotated[
         bool, typer.Option("--correct", help="Replace an observation of the same date (kept in history).")
     ] = False,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="A cumulative figure's span: 2026-01/2026-09 (year to date, 时序进度)."),
+    ] = None,
     by: ByOpt = None,
     dry_run: DryRunOpt = False,
     data: DataOpt = None,
@@ -526,7 +530,9 @@ def update(
     ws = _workspace(data)
     definition = query.find_task(ws, tid)
     code = query.find_region(ws.regions, region).code if region is not None else "CN"
-    observations = [_observation(text, date, source, note, correct) for text in indicator or []]
+    observations = [_observation(text, date, source, note, correct, period) for text in indicator or []]
+    if period is not None and not observations:
+        raise PtrackError("--period goes with --indicator", fix="Give the values with --indicator ID=VALUE")
     if date is not None and not observations:
         raise PtrackError("--date goes with --indicator", fix="Give the values with --indicator ID=VALUE")
     edit = Edit(
@@ -554,7 +560,9 @@ def update(
     _report_written(written, ws, stamp, dry_run)
 
 
-def _observation(text: str, date: str | None, source: str | None, note: str | None, correct: bool) -> NewObservation:
+def _observation(
+    text: str, date: str | None, source: str | None, note: str | None, correct: bool, period: str | None = None
+) -> NewObservation:
     from policy_tracker.changes import NewObservation
     from policy_tracker.models import Observation
 
@@ -571,7 +579,16 @@ def _observation(text: str, date: str | None, source: str | None, note: str | No
         checked = Observation(date=date, value=value, source=source or "-").date
     except ValueError:  # pydantic's ValidationError is a ValueError
         raise PtrackError(f"'{date}' is not a date", fix="Write --date YYYY, YYYY-MM or YYYY-MM-DD") from None
-    return NewObservation(name.strip(), value, checked, source=source, note=note, correct=correct)
+    if period is not None:
+        from policy_tracker.assessment import period_end, year_to_date_months
+
+        span = year_to_date_months(Observation(date=checked, value=value, source="-", period=period))
+        if span is None or period_end(checked) != period_end(f"{span[0]}-{span[2]:02d}"):
+            raise PtrackError(
+                f"--period '{period}' is not a year-to-date span ending at {checked}",
+                fix="Write --period YYYY-MM/YYYY-MM within one year, ending with the month of --date (2026-01/2026-09)",
+            )
+    return NewObservation(name.strip(), value, checked, source=source, note=note, correct=correct, period=period)
 
 
 def _ask(task: str, region: str, ws: Workspace) -> Edit:
@@ -694,7 +711,7 @@ def target(
         raise PtrackError(
             f"no target from '{plan}' for {year or period} to remove", fix="Check --from and --year with `ptrack show`"
         )
-    targets = [t.model_dump(mode="json", exclude_none=True) for t in kept] or None
+    targets = [t.model_dump(mode="json", exclude_defaults=True) for t in kept] or None
     definition, edit, stamp, tid, code = _figure_edit(ws, task, region, "targets", targets, indicator, note, source, by)
     _write_figures(ws, definition, edit, stamp, tid, code, dry_run)
 
@@ -726,7 +743,7 @@ def baseline(
         new = Baseline.model_validate({"value": value, "date": date, "source": source}, strict=False)
     except ValueError:
         raise PtrackError(f"'{date}' is not a date", fix="Write --date YYYY, YYYY-MM or YYYY-MM-DD") from None
-    figure = new.model_dump(mode="json", exclude_none=True)
+    figure = new.model_dump(mode="json", exclude_defaults=True)
     definition, edit, stamp, tid, code = _figure_edit(ws, task, region, "baseline", figure, indicator, note, source, by)
     _write_figures(ws, definition, edit, stamp, tid, code, dry_run)
 

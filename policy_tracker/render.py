@@ -602,6 +602,29 @@ def _goal_tables(g: GoalSummary, lang: Lang) -> list[Any]:
             when = p.data_date.isoformat() if p.data_date else "—"
             ind.add_row(e.name(lang if lang != "both" else "zh"), _labelled(p.label, lang), when, progress, anticipated)
         parts.append(ind)
+    ytd = [(e, y) for e in g.overall.entries for y in e.progress.year_to_date]
+    if ytd:  # 时序进度: part of a year against the annual target at the share of the year it covers
+        table = Table(
+            title=pick("时序进度（年内累计）", "Year to date (against the annual target)", lang, " "),
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            title_justify="left",
+        )
+        for col in (("指标", "Indicator"), ("期间", "Period"), ("累计", "To date"), ("年度目标", "Annual target")):
+            table.add_column(pick(*col, lang, " "), overflow="fold")
+        table.add_column(pick("完成/时间", "Done/time", lang, " "), no_wrap=True)
+        table.add_column(pick("评估", "Label", lang, " "), no_wrap=True)
+        for e, y in ytd:
+            target = f"{_num(y.target.value)} ({y.target.target_from})" if y.target else pick("无", "none", lang, " ")
+            table.add_row(
+                e.name(lang if lang != "both" else "zh"),
+                y.observation.period or "",
+                _num(y.observation.value),
+                target,
+                f"{_share(y.completion)} / {_share(y.share_of_year)}",
+                _labelled(y.label, lang),
+            )
+        parts.append(table)
     missing = g.overall.counts[-1]
     if missing.n:
         names = missing.names_en if lang == "en" else missing.names_zh

@@ -591,6 +591,7 @@ def _indicators(r: ReportInput, lang: Lang) -> list[Section]:
     holds an address)."""
     rows: list[list[Cell]] = []
     milestones: list[list[Cell]] = []
+    year_to_date: list[list[Cell]] = []
     sources: dict[str, int] = {}
     for t in r.tasks:
         names = {i.id: i for i in t.task.indicators}
@@ -605,6 +606,11 @@ def _indicators(r: ReportInput, lang: Lang) -> list[Section]:
                 when = m.target.year or m.target.period
                 target = f"{m.target.comparator or ''}{value} ({when}; {m.target.target_from})"
                 milestones.append([where, name, target, seen, _label(OUTCOME_LABELS, m.outcome, lang)])
+            for y in p.year_to_date:
+                target = f"{_num(y.target.value)} ({y.target.target_from})" if y.target else "—"
+                done = f"{_share(y.completion)} / {_share(y.share_of_year)}"
+                label = _label(ASSESSMENT_LABELS, y.label, lang)
+                year_to_date.append([where, name, y.observation.period or "", _num(y.observation.value), target, done, label])
             if p.latest is None and p.baseline is None:
                 continue
             figure = p.latest or p.baseline  # issue 9 (data): publisher and document first, the address after
@@ -658,6 +664,19 @@ def _indicators(r: ReportInput, lang: Lang) -> list[Section]:
         )
         title = _t("早期节点目标（不计入进展）", "Earlier milestones (not progress toward the goal)", lang)
         blocks += [Paragraph(title), Table(m_header, milestones, (1.3, 3, 4, 2, 1.2))]
+    if year_to_date:
+        y_header = _cols(
+            lang,
+            ("任务/地区", "Task/region"),
+            ("指标", "Indicator"),
+            ("期间", "Period"),
+            ("累计", "To date"),
+            ("年度目标", "Annual target"),
+            ("完成/时间", "Done/time share"),
+            ("评估", "Assessment"),
+        )
+        title = _t("时序进度：年内累计对照年度目标", "Year to date: against the annual target at the share of the year", lang)
+        blocks += [Paragraph(title), Table(y_header, year_to_date, (1.3, 3, 1.6, 1.2, 3, 1.6, 1.4))]
     listed = Table(
         _cols(lang, ("编号", "No."), ("来源（发布单位、文件，网址）", "Source (publisher, document, address)")),
         [[f"[{n}]", text] for text, n in sources.items()],

@@ -838,3 +838,59 @@ def test_a_workspace_tolerance_outside_0_to_a_quarter_is_a_validation_error() ->
     assert WorkspaceConfig(schema_version=1, name="w", tolerance=0.25).tolerance == 0.25
     with pytest.raises(ValidationError, match=r"less than or equal to 0\.25"):
         WorkspaceConfig(schema_version=1, name="w", tolerance=0.3)
+
+
+def test_a_year_to_date_figure_entered_with_update_is_judged_against_the_annual_target(
+    runner: Any, ws_dir: Any, monkeypatch: Any
+) -> None:
+    import json
+
+    monkeypatch.setenv("PTRACK_USER", "tester")
+    ind = "old_compound_renovation_starts"
+    _invoke(
+        runner,
+        "target",
+        "T08",
+        "-i",
+        ind,
+        "--value",
+        "2.5",
+        "--year",
+        "2026",
+        "--from",
+        "2026 annual plan",
+        "--source",
+        "s",
+        "-m",
+        "plan",
+    )
+    before = json.loads(_invoke(runner, "progress", "--goal", "2030", "-f", "json"))
+    _invoke(runner, "update", "T08", "-i", f"{ind}=1.9", "--date", "2026-09", "--period", "2026-01/2026-09", "--source", "s")
+    data = json.loads(_invoke(runner, "progress", "--goal", "2030", "-f", "json"))
+
+    def p(d: Any) -> Any:
+        t08 = next(r for r in d["records"] if r["task"] == "T08")
+        return next(i for i in t08["indicators"] if i["id"] == ind and i["horizon"] == 2030)
+
+    (ytd,) = p(data)["year_to_date"]
+    assert (ytd["label"], round(ytd["completion"], 2), ytd["share_of_year"]) == ("in_line", 0.76, 0.75)
+    assert p(data)["latest"] == p(before)["latest"] and p(data)["label"] == p(before)["label"]  # not a level, not in the trend
+    table = _invoke(runner, "progress", "--goal", "2030", "-f", "table", "--lang", "en")
+    assert "Year to date" in table
+    report = _invoke(runner, "report", "--lang", "en")
+    assert "Year to date: against the annual target" in report
+
+
+def test_a_period_that_is_not_year_to_date_is_refused(runner: Any, ws_dir: Any) -> None:
+    from policy_tracker.cli import app
+
+    args = ["update", "T08", "-i", "old_compound_renovation_starts=1.9", "--date", "2026-08", "--period", "2026-01/2026-09"]
+    result = runner.invoke(app, [*args, "--source", "s", "--by", "t"])
+    assert result.exit_code == 1 and "is not a year-to-date span ending at 2026-08" in result.stderr
+
+
+@pytest.mark.parametrize(("period", "level"), [("2026Q3", True), (None, True), ("2021-2025", False), ("2026-01/2026-09", False)])
+def test_only_a_cumulative_period_takes_a_figure_out_of_the_levels(period: str | None, level: bool) -> None:
+    ind = _ind((2.0, "2025"), [("2025", 2.0), {"date": "2026-09-30", "value": 3.0, "period": period}])
+    p = _assess(ind, D(2026, 11, 29))
+    assert (p.latest is not None and p.latest.value == 3.0) is level
