@@ -82,6 +82,92 @@ FormatOpt = Annotated[
     ),
 ]
 
+# ---------------------------------------------------------------------------------------------- completion
+# Shell completion (bash, zsh, fish, PowerShell: `ptrack --install-completion`). A completer never fails: with
+# no workspace or a broken one it offers nothing.
+
+
+def _completion_root(ctx: typer.Context) -> Path | None:
+    from policy_tracker import store
+
+    try:
+        data = ctx.params.get("data")
+        return store.find_workspace(Path(data) if data else None, create=False).root
+    except PtrackError:
+        return None
+
+
+def _typed_task(ctx: typer.Context) -> str | None:
+    """The task ID already on the command line: from the parsed parameters, else from the words the shell
+    passed (an option still waiting for its value stops Click's parsing before the task is read)."""
+    import os
+    import shlex
+
+    from policy_tracker import query
+
+    if ctx.params.get("task"):
+        return str(ctx.params["task"])
+    words = os.environ.get("COMP_WORDS") or os.environ.get("_TYPER_COMPLETE_ARGS") or ""
+    try:
+        tokens = shlex.split(words)
+    except ValueError:
+        tokens = words.split()
+    for token in tokens[2:]:
+        try:
+            return query.parse_task_id(token)
+        except PtrackError:
+            continue
+    return None
+
+
+def complete_task(incomplete: str) -> list[tuple[str, str]]:
+    from policy_tracker.models import TASK_COUNT, task_id
+
+    if incomplete.isdigit():  # 8 names T08 too: offer numbers to someone typing numbers
+        return [(str(n), task_id(n)) for n in range(1, TASK_COUNT + 1) if str(n).startswith(incomplete)]
+    return [(t, "") for n in range(1, TASK_COUNT + 1) if (t := task_id(n)).startswith(incomplete.upper())]
+
+
+def complete_region(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    from policy_tracker import store
+    from policy_tracker.regions import Registry
+
+    root = _completion_root(ctx)
+    own = store.load_regions(root) if root is not None and (root / store.REGIONS).is_file() else []
+    return Registry(own).complete(incomplete)
+
+
+def complete_status(incomplete: str) -> list[tuple[str, str]]:
+    from policy_tracker.models import STATUS_LABELS
+
+    return [(key, f"{zh} {en}") for key, (zh, en) in STATUS_LABELS.items() if key.startswith(incomplete.lower())]
+
+
+def complete_indicator(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    from policy_tracker import query, store
+
+    root = _completion_root(ctx)
+    if root is None:
+        return []
+    try:
+        ws = store.load_workspace(root)
+        task = _typed_task(ctx)
+        tasks = [query.find_task(ws, task)] if task else ws.tasks
+    except PtrackError:
+        return []
+    suffix = "=" if ctx.info_name == "update" else ""  # update takes ID=VALUE
+    return [(i.id + suffix, i.name_zh) for t in tasks for i in t.indicators if i.id.startswith(incomplete)]
+
+
+def complete_method(incomplete: str) -> list[tuple[str, str]]:
+    methods = {"linear": "time-elapsed test (NDRC mid-term evaluation)", "cagr": "growth-rate ratio (Open SDG)"}
+    return [(m, why) for m, why in methods.items() if m.startswith(incomplete)]
+
+
+def complete_goal(incomplete: str) -> list[tuple[str, str]]:
+    return [(g, "") for g in ("2030", "2035") if g.startswith(incomplete)]
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -254,7 +340,9 @@ def _format(fmt: Format | None, allowed: tuple[Format, ...], piped: Format) -> F
 
 @command("list")
 def list_tasks(
-    goal: Annotated[str | None, typer.Option("--goal", "-g", help="Only tasks serving this goal: 2030 or 2035.")] = None,
+    goal: Annotated[
+        str | None, typer.Option("--goal", "-g", autocompletion=complete_goal, help="Only tasks serving this goal: 2030 or 2035.")
+    ] = None,
     component: Annotated[
         str | None,
         typer.Option(
@@ -263,11 +351,19 @@ def list_tasks(
     ] = None,
     chapter: Annotated[str | None, typer.Option("--chapter", help="Only this chapter: 三 or 3.")] = None,
     status: Annotated[
-        list[str] | None, typer.Option("--status", "-s", metavar="STATUS", help="Only this status (repeat for several).")
+        list[str] | None,
+        typer.Option(
+            "--status", "-s", autocompletion=complete_status, metavar="STATUS", help="Only this status (repeat for several)."
+        ),
     ] = None,
     region: Annotated[
         str | None,
-        typer.Option("--region", "-r", help="Only tasks owned by this region or a region inside it (长三角, 31, Shanghai)."),
+        typer.Option(
+            "--region",
+            "-r",
+            autocompletion=complete_region,
+            help="Only tasks owned by this region or a region inside it (长三角, 31, Shanghai).",
+        ),
     ] = None,
     search: Annotated[
         str | None, typer.Option("--search", "-q", help="Only tasks whose titles, measures or notes contain this text.")
@@ -327,8 +423,10 @@ def list_tasks(
 
 @command("show")
 def show(
-    task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False)],
-    region: Annotated[str | None, typer.Option("--region", "-r", help="Show this region's record of the task.")] = None,
+    task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False, autocompletion=complete_task)],
+    region: Annotated[
+        str | None, typer.Option("--region", "-r", autocompletion=complete_region, help="Show this region's record of the task.")
+    ] = None,
     lang: LangOpt = Lang.both,
     fmt: FormatOpt = None,
     data: DataOpt = None,
@@ -381,7 +479,10 @@ def goals(lang: LangOpt = Lang.both, fmt: FormatOpt = None, data: DataOpt = None
 @command("regions")
 def regions(
     region: Annotated[
-        str | None, typer.Option("--region", "-r", help="Only this region and everything inside it, counties included.")
+        str | None,
+        typer.Option(
+            "--region", "-r", autocompletion=complete_region, help="Only this region and everything inside it, counties included."
+        ),
     ] = None,
     lang: LangOpt = Lang.both,
     fmt: FormatOpt = None,
@@ -481,15 +582,29 @@ def _report_written(written: list[Written], ws: Workspace, stamp: Stamp, dry_run
 
 @command("update")
 def update(
-    task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False)],
+    task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False, autocompletion=complete_task)],
     region: Annotated[
-        str | None, typer.Option("--region", "-r", help="The region whose record to change (default: the national record).")
+        str | None,
+        typer.Option(
+            "--region",
+            "-r",
+            autocompletion=complete_region,
+            help="The region whose record to change (default: the national record).",
+        ),
     ] = None,
-    status: Annotated[str | None, typer.Option("--status", "-s", help="New status.")] = None,
-    owner: Annotated[str | None, typer.Option("--owner", help="The region responsible for the record.")] = None,
+    status: Annotated[str | None, typer.Option("--status", "-s", autocompletion=complete_status, help="New status.")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", autocompletion=complete_region, help="The region responsible for the record.")
+    ] = None,
     indicator: Annotated[
         list[str] | None,
-        typer.Option("--indicator", "-i", metavar="ID=VALUE", help="Add an observation (repeatable); needs --date and --source."),
+        typer.Option(
+            "--indicator",
+            "-i",
+            autocompletion=complete_indicator,
+            metavar="ID=VALUE",
+            help="Add an observation (repeatable); needs --date and --source.",
+        ),
     ] = None,
     date: Annotated[str | None, typer.Option("--date", help="The date the values refer to: YYYY, YYYY-MM or YYYY-MM-DD.")] = None,
     source: Annotated[str | None, typer.Option("--source", help="Evidence: a URL or a document number.")] = None,
@@ -649,7 +764,9 @@ def _write_figures(ws: Workspace, definition: Any, edit: Any, stamp: Any, tid: s
     _report_written(written, ws, stamp, dry_run)
 
 
-FigureIndicatorOpt = Annotated[str, typer.Option("--indicator", "-i", help="Indicator ID.", show_default=False)]
+FigureIndicatorOpt = Annotated[
+    str, typer.Option("--indicator", "-i", autocompletion=complete_indicator, help="Indicator ID.", show_default=False)
+]
 FigureNoteOpt = Annotated[str, typer.Option("--note", "-m", help="Why: recorded in the history (required).", show_default=False)]
 FigureSourceOpt = Annotated[
     str, typer.Option("--source", help="The document that sets it: a URL or a document number (required).", show_default=False)
@@ -658,7 +775,7 @@ FigureSourceOpt = Annotated[
 
 @command("target")
 def target(
-    task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False)],
+    task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False, autocompletion=complete_task)],
     indicator: FigureIndicatorOpt,
     plan: Annotated[str, typer.Option("--from", help="The plan that sets the target (its title).", show_default=False)],
     source: FigureSourceOpt,
@@ -669,7 +786,10 @@ def target(
     comparator: Annotated[str | None, typer.Option("--comparator", help="One of >= <= > < ~ = (default: reach it).")] = None,
     issued: Annotated[str | None, typer.Option("--issued", help="When the plan was issued: YYYY, YYYY-MM or YYYY-MM-DD.")] = None,
     remove: Annotated[bool, typer.Option("--remove", help="Remove this plan's target for that year or period.")] = False,
-    region: Annotated[str | None, typer.Option("--region", "-r", help="The region's record (default: national).")] = None,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", "-r", autocompletion=complete_region, help="The region's record (default: national)."),
+    ] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who (default: $PTRACK_USER or git user.name).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change without writing it.")] = False,
     data: DataOpt = None,
@@ -718,13 +838,16 @@ def target(
 
 @command("baseline")
 def baseline(
-    task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False)],
+    task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False, autocompletion=complete_task)],
     indicator: FigureIndicatorOpt,
     value: Annotated[float, typer.Option("--value", help="The baseline value.", show_default=False)],
     date: Annotated[str, typer.Option("--date", help="The date it refers to: YYYY, YYYY-MM or YYYY-MM-DD.", show_default=False)],
     source: FigureSourceOpt,
     note: FigureNoteOpt,
-    region: Annotated[str | None, typer.Option("--region", "-r", help="The region's record (default: national).")] = None,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", "-r", autocompletion=complete_region, help="The region's record (default: national)."),
+    ] = None,
     by: Annotated[str | None, typer.Option("--by", help="Who (default: $PTRACK_USER or git user.name).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change without writing it.")] = False,
     data: DataOpt = None,
@@ -750,8 +873,11 @@ def baseline(
 
 @command("log")
 def log(
-    task: Annotated[str | None, typer.Argument(help="Only this task.", show_default=False)] = None,
-    region: Annotated[str | None, typer.Option("--region", "-r", help="Only records of this region or inside it.")] = None,
+    task: Annotated[str | None, typer.Argument(help="Only this task.", show_default=False, autocompletion=complete_task)] = None,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", "-r", autocompletion=complete_region, help="Only records of this region or inside it."),
+    ] = None,
     since: Annotated[str | None, typer.Option("--since", help="Only changes on or after this date (YYYY-MM-DD).")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Only changes by this person.")] = None,
     fmt: FormatOpt = None,
@@ -943,7 +1069,10 @@ def export(
         ),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")] = None,
-    region: Annotated[str | None, typer.Option("--region", "-r", help="Only records of this region or inside it.")] = None,
+    region: Annotated[
+        str | None,
+        typer.Option("--region", "-r", autocompletion=complete_region, help="Only records of this region or inside it."),
+    ] = None,
     lang: LangOpt = Lang.both,
     data: DataOpt = None,
 ) -> None:
@@ -995,7 +1124,12 @@ def export(
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Compute as of the end of this day (YYYY-MM-DD, China time); default: today.")
 ]
-MethodOpt = Annotated[str, typer.Option("--method", help="linear (time-elapsed test) or cagr (growth-rate ratio, Open SDG).")]
+MethodOpt = Annotated[
+    str,
+    typer.Option(
+        "--method", autocompletion=complete_method, help="linear (time-elapsed test) or cagr (growth-rate ratio, Open SDG)."
+    ),
+]
 
 
 def _assess(
@@ -1046,9 +1180,14 @@ def _overview(
 
 @command("progress")
 def progress_view(
-    goal: Annotated[str | None, typer.Option("--goal", "-g", help="Only tasks serving this goal: 2030 or 2035.")] = None,
+    goal: Annotated[
+        str | None, typer.Option("--goal", "-g", autocompletion=complete_goal, help="Only tasks serving this goal: 2030 or 2035.")
+    ] = None,
     region: Annotated[
-        str | None, typer.Option("--region", "-r", help="This region's own records, and its members separately.")
+        str | None,
+        typer.Option(
+            "--region", "-r", autocompletion=complete_region, help="This region's own records, and its members separately."
+        ),
     ] = None,
     as_of: AsOfOpt = None,
     method: MethodOpt = "linear",
@@ -1086,7 +1225,13 @@ def progress_view(
 @command("matrix")
 def matrix_view(
     region: Annotated[
-        str, typer.Option("--region", "-r", help="The region: its own records and those of the regions one level inside it.")
+        str,
+        typer.Option(
+            "--region",
+            "-r",
+            autocompletion=complete_region,
+            help="The region: its own records and those of the regions one level inside it.",
+        ),
     ] = "CN",
     as_of: AsOfOpt = None,
     lang: LangOpt = Lang.both,
@@ -1122,8 +1267,12 @@ def matrix_view(
 
 @command("report")
 def report(
-    goal: Annotated[str | None, typer.Option("--goal", "-g", help="Only tasks serving this goal: 2030 or 2035.")] = None,
-    region: Annotated[str | None, typer.Option("--region", "-r", help="This region and the regions inside it.")] = None,
+    goal: Annotated[
+        str | None, typer.Option("--goal", "-g", autocompletion=complete_goal, help="Only tasks serving this goal: 2030 or 2035.")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", "-r", autocompletion=complete_region, help="This region and the regions inside it.")
+    ] = None,
     as_of: AsOfOpt = None,
     since: Annotated[str | None, typer.Option("--since", help="List the changes recorded since this date.")] = None,
     method: MethodOpt = "linear",

@@ -321,6 +321,35 @@ class Registry(Sequence[Region]):
                 return [r for r in (self.get(prefixed.pop()),) if r is not None]
         return []
 
+    def complete(self, typed: str, limit: int = 60) -> list[tuple[str, str]]:
+        """Shell completions for a region: (what to type, what it is). Digits complete codes, Chinese complete
+        Chinese names, Latin letters English names (spaces left out: `JiangningDistrict` resolves too).
+        Nothing typed yet: the provinces, the clusters and the workspace's own regions."""
+        wanted = normalise(typed)
+        rows = self._rows()
+        out: list[tuple[str, str]] = []
+        if not wanted:
+            codes = [c for c, row in rows.items() if row[2] == "province" and c not in self._own_by_code]
+            codes += [r.code for r in self.own]
+            return [(c, f"{r.zh} {r.en}") for c in codes if (r := self.get(c)) is not None][:limit]
+        latin = wanted.isascii() and not wanted.isdigit()
+        for code in [*rows, *(r.code for r in self.own if r.code not in rows)]:
+            region = self.get(code)
+            if region is None:
+                continue
+            if wanted.isdigit() or normalise(code).startswith(wanted):
+                if normalise(code).startswith(wanted):
+                    out.append((code, f"{region.zh} {region.en}"))
+            elif latin:
+                if normalise(region.en).startswith(wanted):  # what was typed, then the rest of the name
+                    name = region.en.replace(" ", "")
+                    out.append((typed.strip() + name[len(typed.strip()) :], f"{code} {region.zh}"))
+            elif region.zh.startswith(typed.strip()) or (short_name(region.zh) or "").startswith(typed.strip()):
+                out.append((region.zh, f"{code} {region.en}"))
+            if len(out) >= limit:
+                break
+        return out
+
     def describe(self, region: Region) -> str:
         """`220104 朝阳区 (长春市, 吉林省)`: a region with the places that enclose it."""
         around = "、".join(r.zh for r in self.path(region.code))

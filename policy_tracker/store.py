@@ -422,6 +422,13 @@ def _check_version(config: WorkspaceConfig, path: Path) -> None:
         )
 
 
+def load_regions(root: Path) -> list[Region]:
+    """Only the workspace's own regions.yaml (for shell completion, which must answer at once)."""
+    problems: list[Problem] = []
+    regions = _load_file(root / REGIONS, RegionsFile, _LineFinder(), problems)
+    return list(regions.regions) if regions is not None else []
+
+
 def load_workspace(root: Path) -> Workspace:
     """Load and validate every file; raise WorkspaceInvalid listing every problem found."""
     lines = _LineFinder()
