@@ -289,7 +289,8 @@ def _overview_text(r: ReportInput, language: str) -> str:
         text += f"By status: {_count_phrase(statuses, STATUS_LABELS, 'en')}. "
         text += f"By what the numbers say: {_count_phrase(assessments, TASK_LABELS, 'en')}. "
     if found:
-        text += f"{len(found)} records need attention ({named.replace('、', ', ')}): see Issues."
+        needs = "1 record needs" if len(found) == 1 else f"{len(found)} records need"
+        text += f"{needs} attention ({named.replace('、', ', ')}): see Issues."
     elif r.tasks:
         text += "No record is lagging, blocked, stale or rated against its numbers."
     return text.strip()
@@ -385,7 +386,7 @@ def _summary(r: ReportInput, lang: Lang) -> Section:
             *(_label(ASSESSMENT_LABELS, k, lang) for k in ASSESSMENT_LABELS),
             _t("早期节点目标", "Earlier milestones", lang),
         ]
-        blocks.append(Table(header, rows, (3.2, 1.3, *([1.0] * len(ASSESSMENT_LABELS)), 2)))
+        blocks.append(Table(header, rows, (2.6, 1.2, *([1.1] * len(ASSESSMENT_LABELS)), 1.6)))
     blocks.append(
         Paragraph(
             _t(

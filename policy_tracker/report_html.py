@@ -34,8 +34,9 @@ nav.toc a:hover { text-decoration: underline; }
 table { border-collapse: collapse; width: 100%; table-layout: fixed; margin: .4rem 0 1rem; font-size: .86rem; }
 th, td { border: 1px solid var(--rule); padding: .25rem .4rem; vertical-align: top; text-align: left;
   overflow-wrap: anywhere; word-break: normal; line-break: strict; }
-th { background: var(--head); font-weight: 600; }
+th { background: var(--head); font-weight: 600; overflow-wrap: break-word; hyphens: auto; font-size: .95em; }
 table.compact { width: auto; min-width: 45%; table-layout: auto; }
+table.wide th { font-size: .72em; }
 tr { break-inside: avoid; }
 .bar { display: inline-block; width: 4.2em; height: .65em; background: #e4e7eb; margin-right: .3em; vertical-align: middle; }
 .bar span { display: block; height: 100%; background: #1565c0; }
@@ -79,7 +80,8 @@ def _cell(cell: Cell) -> str:
 
 def _table(table: Table) -> str:
     compact = not table.widths and len(table.header) <= 3  # a small count table: as wide as it needs
-    out = ['<table class="compact">' if compact else "<table>"]
+    wide = len(table.header) > 8  # many narrow columns: smaller headers, so that a word fits its column
+    out = ['<table class="compact">' if compact else '<table class="wide">' if wide else "<table>"]
     if table.widths:
         total = sum(table.widths)
         out.append("<colgroup>" + "".join(f'<col style="width:{w / total * 100:.1f}%">' for w in table.widths) + "</colgroup>")
