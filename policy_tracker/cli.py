@@ -900,12 +900,12 @@ def log(
     entries = store.history(ws, task=tid, regions=members, since=since_date, by=by)
     out = _format(fmt, (Format.table, Format.json, Format.csv), piped=Format.csv)
     if out is Format.json:
-        sys.stdout.write(render.history_json(entries))
+        sys.stdout.writelines(render.history_json_chunks(entries))  # streamed: no command holds every history
     elif out is Format.csv:
-        sys.stdout.write(render.history_csv(entries, ws))
+        sys.stdout.writelines(render.history_csv_chunks(entries, ws))
     else:
         console = render.make_console()
-        console.print(render.history_table(entries, ws, console.width))
+        console.print(render.history_table(list(entries), ws, console.width))
 
 
 def _records(ws: Workspace, regions: frozenset[str] | set[str] | None, with_national: bool) -> list[Any]:

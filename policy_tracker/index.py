@@ -121,6 +121,7 @@ class Index:
     def __init__(self, root: Path, path: Path | None) -> None:
         self.root = root
         self.path = path
+        self.keep_open = False  # `stream`: rows still to flow after `run` returns
         try:
             if path is None:
                 raise sqlite3.OperationalError("no index folder")
@@ -375,9 +376,37 @@ def run(root: Path, work: Callable[[Index], _T]) -> _T:
                 index = None
             discard(path)  # not a database, truncated, malformed: it only ever held what the files say
         finally:
-            if index is not None:
+            if index is not None and not index.keep_open:
                 index.close()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def stream(root: Path, prepare: Callable[[Index], None], rows: Callable[[Index], Iterable[_T]]) -> Iterator[_T]:
+    """`rows(index)`, streamed, after `prepare(index)` (bringing it up to date); the index stays open while they flow.
+
+    A damaged database found while preparing is rebuilt, as in `run`. Once rows have flowed they cannot be taken
+    back: damage found then is one clear error, and the database is deleted so that the next command rebuilds it.
+    """
+    from policy_tracker.errors import PtrackError
+
+    def ready(ix: Index) -> Index:
+        prepare(ix)
+        ix.keep_open = True
+        return ix
+
+    index = run(root, ready)
+    try:
+        yield from rows(index)
+    except sqlite3.DatabaseError:
+        if index.path is not None:
+            discard(index.path)
+        raise PtrackError(
+            "ptrack's index of this workspace was damaged while being read",
+            where=str(index.path),
+            fix="It has been deleted; run the command again (the files themselves are untouched)",
+        ) from None
+    finally:
+        index.close()
 
 
 def merge_history(*streams: Iterable[Any]) -> Iterator[Any]:
@@ -385,4 +414,4 @@ def merge_history(*streams: Iterable[Any]) -> Iterator[Any]:
     return heapq.merge(*streams, key=lambda r: (r.when, r.entry.change, r.task, r.region), reverse=True)
 
 
-__all__ = ["Checked", "Index", "Problem", "discard", "index_path", "merge_history", "run"]
+__all__ = ["Checked", "Index", "Problem", "discard", "index_path", "merge_history", "run", "stream"]

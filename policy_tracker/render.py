@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from rich import box
@@ -122,6 +123,7 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return csv_text(header, rows)
 
 
+_Row = TypeVar("_Row")
 ROW_CSV_HEADER = ("id", "region", "label", "chapter", "title_zh", "title_en", "status", "owner", "serves", "indicators")
 
 
@@ -487,25 +489,46 @@ def history_table(rows: Sequence[HistoryRow], ws: Workspace, width: int = NARROW
     return table
 
 
-def history_json(rows: Sequence[HistoryRow]) -> str:
-    return dump_json([{"task": r.task, "region": r.region, **r.entry.model_dump(mode="json")} for r in rows])
+def history_json(rows: Iterable[HistoryRow]) -> str:
+    return "".join(history_json_chunks(rows))
 
 
-def history_csv(rows: Sequence[HistoryRow], ws: Workspace) -> str:
-    out = [
-        (
-            r.entry.at,
-            r.entry.change,
-            r.entry.by,
-            r.task,
-            r.region,
-            "; ".join(change_lines(r.entry)),
-            r.entry.note or "",
-            r.entry.source or "",
-        )
-        for r in rows
-    ]
-    return _csv(("at", "change", "by", "task", "region", "what", "note", "source"), out)
+def history_json_chunks(rows: Iterable[HistoryRow], size: int = 1000) -> Iterator[str]:
+    """`history_json` in pieces, as the rows stream in: the same text as `dump_json` of the whole list."""
+    first = True
+    for chunk in _batches(rows, size):
+        items = (json.dumps({"task": r.task, "region": r.region, **r.entry.model_dump(mode="json")}, ensure_ascii=False, indent=2)
+                 for r in chunk)  # fmt: skip
+        text = ",\n".join("  " + item.replace("\n", "\n  ") for item in items)
+        yield ("[\n" if first else ",\n") + text
+        first = False
+    yield "[]\n" if first else "\n]\n"
+
+
+HISTORY_CSV_HEADER = ("at", "change", "by", "task", "region", "what", "note", "source")
+
+
+def history_csv(rows: Iterable[HistoryRow], ws: Workspace) -> str:
+    return "".join(history_csv_chunks(rows, ws))
+
+
+def history_csv_chunks(rows: Iterable[HistoryRow], ws: Workspace, size: int = 1000) -> Iterator[str]:
+    """`history_csv` in pieces, as the rows stream in: the header, then the rows a thousand at a time."""
+    head = _csv(HISTORY_CSV_HEADER, [])
+    yield head
+    for chunk in _batches(rows, size):
+        cells = [
+            (r.entry.at, r.entry.change, r.entry.by, r.task, r.region, "; ".join(change_lines(r.entry)), r.entry.note or "",
+             r.entry.source or "")
+            for r in chunk
+        ]  # fmt: skip
+        yield _csv(HISTORY_CSV_HEADER, cells)[len(head) :]
+
+
+def _batches(rows: Iterable[_Row], size: int) -> Iterator[list[_Row]]:
+    it = iter(rows)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def records_json(records: Sequence[tuple[str, Task | RegionRecord]]) -> str:

@@ -624,20 +624,20 @@ def history(
     regions: Iterable[str] | None = None,
     since: datetime.date | None = None,
     by: str | None = None,
-) -> list[HistoryRow]:
-    """`query.history_rows` of every record (national and region), filtered, newest first; region records' from the index."""
+) -> Iterator[HistoryRow]:
+    """`query.history_rows` of every record (national and region), filtered, newest first, streamed: the region
+    records' entries come from the index in order, one at a time, so no command holds every history at once."""
     from policy_tracker import index, query
 
     wanted = None if regions is None else set(regions)
     national = query.history_rows([("CN", t) for t in ws.tasks], task=task, regions=wanted, since=since, by=by)
 
-    def work(ix: Index) -> list[HistoryRow]:
-        refresh_index(ix, wanted)
+    def rows(ix: Index) -> Iterator[HistoryRow]:
         found = ix.history(task=task, folders=wanted, since=since, by=by)
-        rows = (query.HistoryRow(t, r, e) for t, r, e in found if wanted is None or r in wanted)
-        return list(index.merge_history(national, rows))
+        indexed = (query.HistoryRow(t, r, e) for t, r, e in found if wanted is None or r in wanted)
+        return index.merge_history(national, indexed)
 
-    return index.run(ws.root, work)
+    return index.stream(ws.root, lambda ix: refresh_index(ix, wanted), rows)
 
 
 def newest_change(ws: Workspace) -> str | None:

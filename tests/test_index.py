@@ -237,3 +237,21 @@ def test_undo_finds_the_newest_change_through_the_index(big: Path, runner: CliRu
     result = runner.invoke(app, ["undo", "--by", "测试", "--dry-run"])
     assert result.exit_code == 0, result.stderr
     assert change in result.stdout
+
+
+@pytest.mark.parametrize("size", [1, 2, 1000])
+def test_log_streams_the_same_text_as_it_would_print_at_once(big: Path, size: int) -> None:
+    from policy_tracker import query, render
+
+    ws = store.load_workspace(big)
+    rows = list(store.history(ws))
+    assert len(rows) > 100
+    pairs = [("CN", t) for t in ws.tasks] + [(r.region, r) for r in store.load_region_records(big)]
+    assert [(r.task, r.region, r.entry) for r in rows] == [(r.task, r.region, r.entry) for r in query.history_rows(pairs)]
+    for few in (rows[:0], rows[:1], rows[:5], rows):
+        assert "".join(render.history_json_chunks(few, size)) == render.dump_json(
+            [{"task": r.task, "region": r.region, **r.entry.model_dump(mode="json")} for r in few]
+        )
+        csv_text = "".join(render.history_csv_chunks(few, ws, size))
+        assert csv_text.count("\n") == len(few) + 1 + sum(r.entry.note.count("\n") if r.entry.note else 0 for r in few)
+        assert csv_text == "".join(render.history_csv_chunks(few, ws, 10**6))
