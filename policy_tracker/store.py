@@ -300,13 +300,11 @@ def bundled_dataset() -> Path:
 
 
 def user_data_dir() -> Path:
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "ptrack" / "workspace"
+    """The per-user workspace: $XDG_DATA_HOME/ptrack/workspace (~/.local/share) on Linux, ~/Library/Application
+    Support/ptrack/workspace on macOS, %LOCALAPPDATA%\\ptrack\\workspace on Windows (platformdirs decides)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("ptrack", appauthor=False)) / "workspace"
 
 
 def _check_workspace_dir(path: Path, how: str) -> Path:
@@ -418,7 +416,7 @@ def _check_version(config: WorkspaceConfig, path: Path) -> None:
         raise PtrackError(
             f"this workspace uses format version {config.schema_version}; this ptrack reads up to {SCHEMA_VERSION}",
             where=display_path(path),
-            fix="Upgrade ptrack (pip install -U ptrack)",
+            fix="Upgrade ptrack (pip install -U ptrack-urban; the PyPI name `ptrack` is another tool)",
         )
 
 
