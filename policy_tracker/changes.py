@@ -137,6 +137,11 @@ def owner_of(record: Record) -> str:
     return record.owner or region_of(record)
 
 
+def in_conflict(record: Record, name: str) -> bool:
+    """Whether a merge left this field for a person to choose: recording any value resolves it."""
+    return any(c.field == name for c in record.conflicts)
+
+
 def _indicator_data(record: Record, indicator: str) -> IndicatorData | None:
     for ind in record.indicators:
         if ind.id == indicator:
@@ -152,14 +157,14 @@ def plan_edit(
     `indicators` maps the indicator ids this task defines to their names (for messages).
     """
     plan = RecordChange(task_of(record), region_of(record), note=edit.note, source=edit.source)
-    if edit.status is not None and edit.status != record.status:
+    if edit.status is not None and (edit.status != record.status or in_conflict(record, "status")):
         if edit.status in require_evidence and not (edit.source or edit.note):
             raise PtrackError(
                 f"moving {plan.task} to {edit.status} needs evidence",
                 fix="Add --source (a URL or document number) or --note saying how it was done",
             )
         plan.changes.append(Change(field="status", old=record.status, new=edit.status))
-    if edit.owner is not None and edit.owner != owner_of(record):
+    if edit.owner is not None and (edit.owner != owner_of(record) or in_conflict(record, "owner")):
         plan.changes.append(Change(field="owner", old=owner_of(record), new=edit.owner))
     if edit.next_steps is not None and (edit.next_steps.strip() or None) != record.next_steps:
         plan.changes.append(Change(field="next_steps", old=record.next_steps, new=edit.next_steps.strip() or None))
@@ -213,7 +218,7 @@ def _observation_change(record: Record, task: str, obs: NewObservation, indicato
     existing = next((o for o in data.observations if o.date == new.date), None) if data else None
     field_name = observation_field(obs.indicator, new.date)
     if existing is not None:
-        if existing.value == new.value:
+        if existing.value == new.value and not in_conflict(record, field_name):
             return None  # already recorded: nothing to change
         if not obs.correct:
             raise PtrackError(

@@ -187,7 +187,7 @@ PANELS = {
     "Browse": ("list", "show", "goals", "regions"),
     "Record progress": ("update", "log", "undo", "import", "export"),
     "Assess": ("progress", "target", "baseline", "matrix", "report"),
-    "Workspace": ("init", "where", "validate", "schema", "migrate-regions"),
+    "Workspace": ("init", "where", "validate", "schema", "migrate-regions", "merge-driver"),
 }
 
 
@@ -1478,3 +1478,54 @@ def where(data: DataOpt = None) -> None:
     location = store.find_workspace(data, create=False)
     print(location.root)
     print(f"  why: {location.reason}")
+
+
+@command("merge-driver")
+def merge_driver(
+    base: Annotated[Path, typer.Argument(help="The common ancestor (git's %O).", show_default=False)],
+    ours: Annotated[Path, typer.Argument(help="Our version (git's %A); the result is written here.", show_default=False)],
+    theirs: Annotated[Path, typer.Argument(help="Their version (git's %B).", show_default=False)],
+    path: Annotated[str | None, typer.Argument(help="The record's path, for messages (git's %P).", show_default=False)] = None,
+) -> None:
+    """Merge two versions of a record for git: histories united in time order, concurrent changes combined.
+
+    Git runs it for the files `ptrack init` routes to it in .gitattributes; enable it once per clone with:
+
+      git config merge.ptrack.driver "ptrack merge-driver %O %A %B"
+
+    Exits 0 when merged, 1 when both sides changed a field differently: the record then keeps both choices
+    and `ptrack validate` says how to choose. A file it cannot read is merged line by line (git merge-file).
+
+    Example: ptrack merge-driver base.yaml ours.yaml theirs.yaml records/31/T08.yaml
+    """
+    import subprocess
+
+    from policy_tracker import merge, store
+
+    shown = path or str(ours)
+    sides = [store.read_merge_side(p) for p in (base, ours, theirs)]
+    text = None
+    result = None
+    if all(side is not None for side in sides):
+        (_, o), (ours_text, a), (_, b) = sides  # type: ignore[misc]
+        if not o and isinstance(a.get("task"), str) and isinstance(a.get("region"), str):
+            o = merge.default_record(a["task"], a["region"])  # both sides created it
+        result = merge.merge_records(o, a, b)
+        text = store.merged_record_text(ours_text, result.data)
+        if store.check_record_text(Path(shown), text):
+            text = None
+    if text is None or result is None:
+        print(f"ptrack: {shown} is not a record ptrack can merge; merging it line by line", file=sys.stderr)
+        labels = ["-L", "ours", "-L", "base", "-L", "theirs"]
+        run = subprocess.run(["git", "merge-file", *labels, str(ours), str(base), str(theirs)], check=False)
+        raise typer.Exit(1 if run.returncode else 0)
+    ours.write_text(text, encoding="utf-8")
+    if result.conflicts:
+        from policy_tracker.models import Conflict
+
+        task = str(result.data.get("task") or result.data.get("id"))
+        region = str(result.data.get("region", "CN"))
+        conflicts = [Conflict.model_validate(c, strict=False) for c in result.conflicts]
+        for name, message in merge.conflict_messages(conflicts, task, region):
+            print(f"ptrack: {shown}: {name}: {message}", file=sys.stderr)
+        raise typer.Exit(1)

@@ -314,6 +314,12 @@ class Index:
         for folder, name, task, region, owner, ids in self.db.execute(sql):
             yield Checked(records / folder / name, task, region, owner, tuple(ids.split()))
 
+    def conflicted(self) -> Iterator[tuple[Path, RegionRecord]]:
+        """Records a git merge left with fields to choose (`conflicts:`, see policy_tracker.merge), in file order."""
+        sql = """SELECT folder, name, body FROM records WHERE body LIKE '%"conflicts":[%' ORDER BY folder, name"""
+        for folder, name, body in self.db.execute(sql):
+            yield self.root / "records" / folder / name, RegionRecord.model_validate_json(body, strict=False)
+
     def history(
         self, *, task: str | None = None, folders: set[str] | None = None, since: dt.date | None = None, by: str | None = None
     ) -> Iterator[tuple[str, str, HistoryEntry]]:

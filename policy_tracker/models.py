@@ -199,6 +199,20 @@ class HistoryEntry(Record):
     undoes: str | None = Field(None, description="the change set this one reverts")
 
 
+class ConflictChoice(Record):
+    value: JsonValue = None
+    change: str | None = Field(None, description="the change set that recorded this value")
+    by: str | None = None
+
+
+class Conflict(Record):
+    """A field two offices changed differently in concurrent commits: git's merge driver (`ptrack merge-driver`)
+    keeps the value from before both, lists both choices here, and `validate` asks a person to choose."""
+
+    field: NonEmpty = Field(description="status, owner, rating or observation:<indicator>:<date>")
+    choices: list[ConflictChoice]
+
+
 class Rating(Record):
     """A reviewer's judgement, as opposed to what the numbers say."""
 
@@ -230,6 +244,7 @@ class Task(Record):
     sources: list[str] = []
     indicators: list[Indicator] = []
     notes: list[str] = []
+    conflicts: list[Conflict] = Field([], description="unresolved concurrent changes (see docs/collaboration.md)")
     history: list[HistoryEntry] = []
 
     @model_validator(mode="after")
@@ -257,6 +272,7 @@ class RegionRecord(Record):
     co_units: list[str] = []
     indicators: list[IndicatorData] = []
     notes: list[str] = []
+    conflicts: list[Conflict] = Field([], description="unresolved concurrent changes (see docs/collaboration.md)")
     history: list[HistoryEntry] = []
 
 

@@ -370,6 +370,39 @@ def _ignore_local_files(target: Path) -> None:
         path.write_text(text + prefix + "# ptrack: local files\n" + "\n".join(missing) + "\n", encoding="utf-8")
 
 
+GITATTRIBUTES = """# ptrack: records merge with `ptrack merge-driver`, which unites concurrent histories (docs/collaboration.md).
+# Each clone enables it once with:  git config merge.ptrack.driver "ptrack merge-driver %O %A %B"
+/T[0-9][0-9].yaml merge=ptrack
+records/**/*.yaml merge=ptrack
+"""
+MERGE_DRIVER = "ptrack merge-driver %O %A %B"
+
+
+def _declare_merge_driver(target: Path) -> None:
+    """Write the .gitattributes that routes records to the merge driver; in a git clone, also enable the driver."""
+    path = target / ".gitattributes"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if "merge=ptrack" not in text:
+        prefix = "" if not text or text.endswith("\n") else "\n"
+        path.write_text(text + prefix + GITATTRIBUTES, encoding="utf-8")
+    enable_merge_driver(target)
+
+
+def enable_merge_driver(folder: Path) -> bool:
+    """Set merge.ptrack.driver in the git repository holding `folder` (its local config); False when not in one."""
+    import subprocess
+
+    def git(*args: str) -> bool:
+        try:
+            return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, timeout=10, check=False).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            return False
+
+    if not git("rev-parse", "--is-inside-work-tree"):
+        return False
+    return git("config", "merge.ptrack.name", "ptrack records") and git("config", "merge.ptrack.driver", MERGE_DRIVER)
+
+
 def init_workspace(target: Path) -> Path:
     """Create a workspace in `target` as a copy of the bundled dataset; refuse to overwrite anything."""
     if target.exists() and not target.is_dir():
@@ -379,6 +412,7 @@ def init_workspace(target: Path) -> Path:
     if not target.exists():
         _copy_dataset_new(target)
         _ignore_local_files(target)
+        _declare_merge_driver(target)
         return target.resolve()
     files = _dataset_files(bundled_dataset())
     clashes = [f.name for f in files if (target / f.name).exists()]
@@ -392,6 +426,7 @@ def init_workspace(target: Path) -> Path:
         for f in sorted(files, key=lambda p: p.name == MARKER):
             shutil.copyfile(f, target / f.name)
         _ignore_local_files(target)
+        _declare_merge_driver(target)
     except OSError as e:
         raise PtrackError(f"cannot write to {target}: {e.strerror}", fix="Check the folder's permissions") from None
     return target.resolve()
@@ -697,6 +732,7 @@ def validate_workspace(root: Path) -> tuple[Workspace, int]:
         _refresh(ix, None, lines, found)
         if ws is not None:  # streamed from the index: no record is held whole
             found.extend(_check_records(ws, ix.checked(), lines))
+            found.extend(_conflict_problems(ws, root, ix.conflicted(), lines))
         return found, ix.count()
 
     found, count = index.run(root, work)
@@ -715,6 +751,19 @@ def validate_workspace(root: Path) -> tuple[Workspace, int]:
 def _temp_files(root: Path) -> list[Path]:
     folders = [root, *((root / RECORDS).glob("*") if (root / RECORDS).is_dir() else [])]
     return sorted(p for d in folders if d.is_dir() for p in d.iterdir() if _TMP_RE.match(p.name))
+
+
+def _conflict_problems(
+    ws: Workspace, root: Path, records: Iterable[tuple[Path, RegionRecord]], lines: _LineFinder
+) -> Iterator[Problem]:
+    """Fields a git merge left for a person to choose (policy_tracker.merge)."""
+    from policy_tracker.merge import conflict_messages
+
+    files = [(root / f"{t.id}.yaml", t.id, "CN", t.conflicts) for t in ws.tasks if t.conflicts]
+    files += [(p, r.task, r.region, r.conflicts) for p, r in records if r.conflicts]
+    for path, task, region, conflicts in files:
+        for i, (name, message) in enumerate(conflict_messages(conflicts, task, region)):
+            yield Problem(display_path(path), lines.line(path, ("conflicts", i)), name, message)
 
 
 def _check_records(ws: Workspace, records: Iterable[Checked], lines: _LineFinder) -> Iterator[Problem]:
@@ -986,6 +1035,13 @@ def _apply(doc: Any, changes: list[Change]) -> None:
         if change.new is not None:
             position = sum(1 for o in observations if str(o.get("date")) < date)  # keep them in date order
             observations.insert(position, change.new)
+    resolved = {c.field for c in changes}
+    if "conflicts" in doc:  # a value recorded for a field a merge left in conflict is the person's choice
+        for i in reversed(range(len(doc["conflicts"]))):
+            if doc["conflicts"][i].get("field") in resolved:
+                del doc["conflicts"][i]
+        if not doc["conflicts"]:
+            del doc["conflicts"]
     _set(doc, "revision", int(doc.get("revision", 0)) + 1, before="status")
 
 
@@ -1307,3 +1363,41 @@ def _parse_record(path: Path, text: str | None, task: str, region: str) -> Task 
     if problems:
         raise WorkspaceInvalid(problems)
     return record  # type: ignore[no-any-return]
+
+
+def merged_record_text(ours: str, values: dict[str, Any]) -> str:
+    """`ours` (a record's text) holding `values` as its top-level keys: keys whose value is unchanged keep their
+    lines and comments; a new key goes before the history (the merge driver's writer)."""
+    current = parse_yaml(ours, "the merged record")
+    doc = _round_trip().load(ours)
+    for key in [k for k in doc if k not in values]:
+        del doc[key]
+    for key, value in values.items():
+        if not isinstance(current, dict) or key not in current or current[key] != value:
+            _set(doc, key, value, before="history")
+    return dump_yaml(doc)
+
+
+def read_merge_side(path: Path) -> tuple[str, dict[str, Any]] | None:
+    """One version git hands the merge driver: its text and data; an empty file is {}; None when not a YAML mapping."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+        data = parse_yaml(text, str(path)) if text.strip() else {}
+    except (OSError, UnicodeDecodeError, _FileProblem):
+        return None
+    return (text, data) if isinstance(data, dict) else None
+
+
+def check_record_text(path: Path, text: str) -> list[Problem]:
+    """The problems that would stop `text` loading as the record at `path` (a task file or a region record)."""
+    try:
+        data = parse_yaml(text, display_path(path))
+    except _FileProblem as e:
+        return [e.problem]
+    region = str(data.get("region", "CN")) if isinstance(data, dict) else "CN"
+    task = str(data.get("task") or data.get("id")) if isinstance(data, dict) else ""
+    try:
+        _parse_record(path, text, task, region)
+    except WorkspaceInvalid as e:
+        return e.problems
+    return []

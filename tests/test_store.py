@@ -255,6 +255,7 @@ def test_init_copies_the_bundled_dataset(tmp_path: Path) -> None:
     root = store.init_workspace(tmp_path / "new")
     copied = snapshot(root)
     assert copied.pop(".gitignore")
+    assert copied.pop(".gitattributes")  # routes records to the merge driver (tests/test_merge.py)
     assert copied == {k: v for k, v in snapshot(store.bundled_dataset()).items() if "/" not in k}
     assert ".ptrack.lock" in (root / ".gitignore").read_text(encoding="utf-8").splitlines()
     store.load_workspace(root)
