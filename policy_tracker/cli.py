@@ -187,7 +187,7 @@ PANELS = {
     "Browse": ("list", "show", "goals", "regions"),
     "Record progress": ("update", "log", "undo", "import", "export"),
     "Assess": ("progress", "target", "baseline", "matrix", "report"),
-    "Workspace": ("init", "where", "validate", "schema", "migrate-regions", "merge-driver"),
+    "Workspace": ("init", "where", "validate", "schema", "migrate-regions", "merge-driver", "owners"),
 }
 
 
@@ -1419,27 +1419,144 @@ def migrate_regions(by: ByOpt = None, dry_run: DryRunOpt = False, data: DataOpt 
 
 
 @command("validate")
-def validate(data: DataOpt = None) -> None:
+def validate(
+    changed: Annotated[
+        str | None,
+        typer.Option(
+            "--changed",
+            metavar="BASE",
+            help="Check only the records changed since BASE (git diff BASE...HEAD), and that their authors own those regions.",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="With --changed: the author to check. Default: $PTRACK_USER, else each commit's author.",
+            show_default=False,
+        ),
+    ] = None,
+    data: DataOpt = None,
+) -> None:
     """Check every file of the workspace and print every problem as file:line: field: message.
 
-    Exits 0 when the workspace is clean and 1 otherwise, so it can run in CI and in a pre-commit hook.
+    Exits 0 when the workspace is clean and 1 otherwise, so it can run in CI and in a pre-commit hook. With
+    --changed, a merge request's check: only the records it changed, and each change made by an owner of the
+    record's region (the owners map in ptrack.yaml).
 
-    Example: ptrack validate --data .
+    Examples:
+
+      ptrack validate --data .
+
+      ptrack validate --changed origin/main
     """
     from policy_tracker import store
 
     location = store.find_workspace(data)
     _recover(location.root)
+    touched = None
+    if changed is not None:
+        from policy_tracker import gitrepo, owners
+
+        touched = owners.touched_records(gitrepo.changed_files(location.root, changed))
     try:
-        ws, n_records = store.validate_workspace(location.root)
+        ws, n_records = store.validate_workspace(location.root, only=None if touched is None else {t.path for t in touched})
     except WorkspaceInvalid as e:
         for problem in e.problems:
             print(_shown(problem))
         _fail(f"{e.what} in {location.root}. Fix the lines above")
         raise typer.Exit(1) from None
+    if changed is not None and touched is not None:
+        refused = _outside_owners(ws, changed, touched, by)
+        for line in refused:
+            print(_shown(line))
+        if refused:
+            n = len(refused)
+            _fail(f"{n} change{'s' if n > 1 else ''} outside the author's regions since {changed}. Ask the region's owners")
+            raise typer.Exit(1)
+        checked = "each by an owner of its region" if ws.config.owners else "no owners map in ptrack.yaml, authors not checked"
+        n = len(touched)
+        print(f"OK: {location.root}: {n} changed record{'' if n == 1 else 's'} since {changed}, valid, {checked}.")
+        return
     n_ind = sum(len(t.indicators) for t in ws.tasks)
     records = f"{n_records} region record{'' if n_records == 1 else 's'}"
     print(f"OK: {location.root}: {len(ws.tasks)} tasks, {records}, {n_ind} indicators, {len(ws.regions)} regions, no problems.")
+
+
+def _outside_owners(ws: Workspace, base: str, touched: list[Any], by: str | None) -> list[str]:
+    """One line per changed record whose author owns neither its region nor a region it lies in."""
+    import os
+
+    from policy_tracker import gitrepo, owners
+
+    if not ws.config.owners:
+        return []
+    given = (by or os.environ.get("PTRACK_USER", "")).strip()
+    out = []
+    for t in touched:
+        people = [(given, "")] if given else gitrepo.authors(ws.root, base, t.path)
+        for name, email in people:
+            author = [x for x in (name, email) if x]
+            if owners.may_change(ws.regions, ws.config.owners, author, t.region):
+                continue
+            region = ws.regions_by_code.get(t.region)
+            label = f"{region.zh} {t.region}" if region else t.region
+            mine = owners.regions_of(ws.regions, ws.config.owners, author)
+            allowed = ", ".join(owners.owners_of(ws.regions, ws.config.owners, t.region))
+            out.append(
+                f"{t.path}: {name} changed a record of {label}, whose owners are {allowed}; "
+                f"{name} owns {', '.join(mine) if mine else 'no region'} in ptrack.yaml"
+            )
+    return out
+
+
+@command("owners")
+def owners_view(
+    codeowners: Annotated[
+        bool, typer.Option("--codeowners", help="Write the CODEOWNERS file GitLab and GitHub enforce, from the owners map.")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="With --codeowners: where (default: CODEOWNERS in the workspace; - for stdout)."),
+    ] = None,
+    data: DataOpt = None,
+) -> None:
+    """Show who may change each region's records: the owners map in ptrack.yaml, with what each region inherits.
+
+    The map (`owners:` in ptrack.yaml) names, per region code, git users, teams (@group/team) or e-mails; the
+    owners of a region also own the regions inside it, and CN's own everything. `validate --changed` enforces it
+    in CI; `--codeowners` makes the git server ask those owners to approve.
+
+    Examples:
+
+      ptrack owners
+
+      ptrack owners --codeowners -o .gitlab/CODEOWNERS
+    """
+    from policy_tracker import gitrepo, owners, store
+
+    ws = _workspace(data)
+    mapping = ws.config.owners
+    if not mapping:
+        raise PtrackError(
+            "ptrack.yaml has no owners map",
+            fix='Add one, e.g. `owners: {"31": [shanghai-office], CN: [ndrc-team]}`; see docs/collaboration.md',
+        )
+    if not codeowners:
+        for region in ws.regions:
+            own = mapping.get(region.code, [])
+            inherited = [o for o in owners.owners_of(ws.regions, mapping, region.code) if o not in own]
+            if own or inherited:
+                shown = ", ".join([*own, *(f"{o} (inherited)" for o in inherited)])
+                print(f"{region.code}\t{region.zh}\t{shown}")
+        return
+    text = owners.codeowners(ws.regions, mapping, gitrepo.prefix(ws.root))
+    if output is not None and str(output) == "-":
+        sys.stdout.write(text)
+        return
+    target = output if output is not None else ws.root / "CODEOWNERS"
+    store.write_output(target, text.encode("utf-8"))
+    print(f"Wrote {target}", file=sys.stderr)
 
 
 @command("schema")

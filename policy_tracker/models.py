@@ -342,6 +342,16 @@ class DocumentInfo(Record):
     published_by: str | None = None
 
 
+def _owners_map(value: object) -> object:
+    """YAML reads `31:` as a number and one owner as text: keys become region codes, each value a list."""
+    if not isinstance(value, dict):
+        return value
+    return {
+        (str(k) if isinstance(k, int) and not isinstance(k, bool) else k): ([v] if isinstance(v, str) else v)
+        for k, v in value.items()
+    }
+
+
 class WorkspaceConfig(Record):
     schema_version: int
     name: NonEmpty
@@ -351,6 +361,11 @@ class WorkspaceConfig(Record):
     )
     tolerance: float = Field(
         0.05, ge=0, le=0.25, description="how far (as a share) progress may sit from the time elapsed and still be in line"
+    )
+    owners: Annotated[dict[RegionCode, list[NonEmpty]], BeforeValidator(_owners_map)] = Field(
+        {},
+        description="who may change each region's records: region code -> git users, teams (@group/team) or e-mails; "
+        "owners of a region also own the regions inside it (ptrack owners --codeowners, validate --changed)",
     )
 
 

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -715,8 +715,11 @@ def load_record(root: Path, task: str, region: str) -> Task | RegionRecord | Non
     return record  # type: ignore[no-any-return]
 
 
-def validate_workspace(root: Path) -> tuple[Workspace, int]:
-    """Everything `load_workspace` checks, plus every region record; returns the workspace and the record count."""
+def validate_workspace(root: Path, only: Collection[str] | None = None) -> tuple[Workspace, int]:
+    """Everything `load_workspace` checks, plus every region record; returns the workspace and the record count.
+
+    `only`: check just these region records (paths relative to the workspace, as git prints them).
+    """
     problems: list[Problem] = []
     try:
         ws = load_workspace(root)
@@ -726,13 +729,20 @@ def validate_workspace(root: Path) -> tuple[Workspace, int]:
     from policy_tracker import index
 
     lines = _LineFinder()
+    folders = None if only is None else {p.split("/")[1] for p in only if p.startswith(f"{RECORDS}/") and p.count("/") == 2}
+
+    def wanted(path: Path) -> bool:
+        return only is None or path.relative_to(root).as_posix() in only
 
     def work(ix: index.Index) -> tuple[list[Problem], int]:
         found: list[Problem] = []
-        _refresh(ix, None, lines, found)
+        _refresh(ix, folders, lines, found)
+        if only is not None:  # a merge request's check: only the files it changed
+            shown = {display_path(root / p) for p in only}
+            found = [f for f in found if f.file in shown]
         if ws is not None:  # streamed from the index: no record is held whole
-            found.extend(_check_records(ws, ix.checked(), lines))
-            found.extend(_conflict_problems(ws, root, ix.conflicted(), lines))
+            found.extend(_check_records(ws, (c for c in ix.checked() if wanted(c.path)), lines))
+            found.extend(_conflict_problems(ws, root, ((p, r) for p, r in ix.conflicted() if wanted(p)), lines))
         return found, ix.count()
 
     found, count = index.run(root, work)
