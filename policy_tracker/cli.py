@@ -168,6 +168,18 @@ def complete_goal(incomplete: str) -> list[tuple[str, str]]:
     return [(g, "") for g in ("2030", "2035") if g.startswith(incomplete)]
 
 
+WithOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--with",
+        "-w",
+        metavar="DIR",
+        help="Also read the region records of this workspace, read-only (repeatable): one view of several offices' "
+        "repositories, each record with its origin.",
+        show_default=False,
+    ),
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -372,6 +384,7 @@ def list_tasks(
     lang: LangOpt = Lang.both,
     fmt: FormatOpt = None,
     data: DataOpt = None,
+    also: WithOpt = None,
 ) -> None:
     """List the tasks, filtered and sorted.
 
@@ -382,10 +395,13 @@ def list_tasks(
       ptrack list --status in_progress --status blocked --region 长三角
 
       ptrack list --search 城市更新 --format csv > tasks.csv
+
+      ptrack list --with ../jiangsu --with ../zhejiang --status blocked
     """
     from policy_tracker import query, render, store
 
     ws = _workspace(data)
+    others = _others(ws, also)
     title = None
     goal_id = component_key = None
     if component is not None and goal is None:
@@ -405,13 +421,20 @@ def list_tasks(
     members = None
     if region is not None:
         members = frozenset(query.region_members(ws.regions, query.find_region(ws.regions, region).code))
+    if others:
+        rows = _rolled_up(ws, others, rows, members)
+    elif region is not None:
         # a listing reads only the top-level fields, except JSON, which prints every field
         records = store.load_region_records(ws.root, members, shallow=out is not Format.json)
         rows += query.region_rows(ws.tasks, records)
     selection = query.TaskFilter(goal_id, component_key, chapter_label, statuses, members, search)
     selected = query.sort_rows(query.filter_rows(rows, selection), sort, ws.chapters)
 
-    if out is Format.json:
+    if out is Format.json and others:
+        sys.stdout.write(
+            render.dump_json([{**r.record.model_dump(mode="json", by_alias=True), "origin": r.origin} for r in selected])
+        )
+    elif out is Format.json:
         sys.stdout.write(render.models_json([r.record for r in selected]))
     elif out is Format.csv:
         sys.stdout.write(render.rows_csv(selected))
@@ -419,6 +442,36 @@ def list_tasks(
         sys.stdout.write(render.rows_markdown(ws, selected, lang.value))
     else:
         render.print_rows(render.make_console(), ws, selected, lang.value, title)
+
+
+def _rolled_name(ws: Workspace, others: list[Workspace]) -> str:
+    """The workspace's name, and in a roll-up the folders whose records it holds."""
+    from policy_tracker import rollup
+
+    if not others:
+        return ws.config.name
+    return f"{ws.config.name} (roll-up of {', '.join(rollup.origin_name(w) for w in (ws, *others))})"
+
+
+def _others(ws: Workspace, folders: list[Path] | None) -> list[Workspace]:
+    from policy_tracker import rollup
+
+    return rollup.open_others(ws, folders) if folders else []
+
+
+def _rolled_up(ws: Workspace, others: list[Workspace], rows: list[Any], members: frozenset[str] | None) -> list[Any]:
+    """National rows (from `ws`) and every workspace's region records (of `members`), each row with its origin."""
+    import dataclasses
+
+    from policy_tracker import query, rollup
+
+    rolled = rollup.load(ws, others, members)
+    home = rollup.origin_name(ws)
+    out = [dataclasses.replace(r, origin=home) for r in rows]
+    for r in query.region_rows(ws.tasks, rolled.records):
+        out.append(dataclasses.replace(r, origin=rolled.origin[(r.task.id, r.region)]))
+    print(f"Rolled up: {', '.join(rolled.sources)}", file=sys.stderr)
+    return out
 
 
 @command("show")
@@ -1075,6 +1128,7 @@ def export(
     ] = None,
     lang: LangOpt = Lang.both,
     data: DataOpt = None,
+    also: WithOpt = None,
 ) -> None:
     """Export the records: status and observations as CSV for spreadsheets, everything as JSON, or a workbook.
 
@@ -1090,16 +1144,34 @@ def export(
       ptrack export --region 江苏省 --lang zh -o 江苏.xlsx
 
       ptrack export --region 长三角 --format json -o yrd.json
+
+      ptrack export --with ../shanghai --with ../jiangsu -o national.csv
     """
     from policy_tracker import exchange, query, render, store
 
     ws = _workspace(data)
+    others = _others(ws, also)
     members = query.region_members(ws.regions, query.find_region(ws.regions, region).code) if region else None
-    records = _records(ws, members, with_national=members is None or "CN" in members)
+    with_national = members is None or "CN" in members
+    origins: list[str] = []
+    if others:
+        rows = _rolled_up(ws, others, query.national_rows(ws.tasks) if with_national else [], frozenset(members or []) or None)
+        records: list[Any] = [(r.region, r.record) for r in rows]
+        origins = [r.origin for r in rows]
+    else:
+        records = _records(ws, members, with_national=with_national)
     suffix = output.suffix.lower() if output is not None else ""
     kind = fmt or {".xlsx": ExportFormat.xlsx, ".json": ExportFormat.json}.get(suffix, ExportFormat.csv)
-    if kind is ExportFormat.csv:
+    if kind is ExportFormat.csv and others:
+        table = [[*line, origin] for pair, origin in zip(records, origins, strict=True) for line in exchange.export_rows([pair])]
+        payload = exchange.export_csv(table, header=(*exchange.COLUMNS, "origin"))
+    elif kind is ExportFormat.csv:
         payload = exchange.export_csv(exchange.export_rows(records))
+    elif kind is ExportFormat.json and others:
+        payload = render.dump_json(
+            [{"region": region, "origin": origin, "record": r.model_dump(mode="json", by_alias=True)}
+             for (region, r), origin in zip(records, origins, strict=True)]
+        ).encode("utf-8")  # fmt: skip
     elif kind is ExportFormat.json:
         payload = render.records_json(records).encode("utf-8")
     else:
@@ -1133,7 +1205,13 @@ MethodOpt = Annotated[
 
 
 def _assess(
-    ws: Workspace, goal: str | None, region: str | None, as_of: str | None, method: str, tolerance: float | None
+    ws: Workspace,
+    goal: str | None,
+    region: str | None,
+    as_of: str | None,
+    method: str,
+    tolerance: float | None,
+    others: list[Workspace] | None = None,
 ) -> tuple[Any, list[TaskProgress], Any, list[Any]]:
     """Progress of the records in scope, each as it was at the as-of date; also the records as they are now."""
     import datetime as dt
@@ -1147,7 +1225,12 @@ def _assess(
     settings = progress.Settings(tolerance=ws.config.tolerance if tolerance is None else tolerance, method=method)  # type: ignore[arg-type]
     scope = query.find_region(ws.regions, region) if region is not None else None
     rows = query.national_rows(ws.tasks)
-    if scope is not None:
+    if others:  # a roll-up: every workspace's region records, or those of the scope
+        members = frozenset(query.region_members(ws.regions, scope.code)) if scope is not None else None
+        rows = _rolled_up(ws, others, rows, members)
+        if members is not None:
+            rows = query.filter_rows(rows, query.TaskFilter(regions=members))
+    elif scope is not None:
         members = frozenset(query.region_members(ws.regions, scope.code))
         rows += query.region_rows(ws.tasks, store.load_region_records(ws.root, members))
         rows = query.filter_rows(rows, query.TaskFilter(regions=members))
@@ -1159,7 +1242,7 @@ def _assess(
         record = progress.as_of_record(row.record, moment)
         if record is None:
             continue
-        then.append(query.RecordRow(record if row.region == "CN" else row.task, row.region, record))  # type: ignore[arg-type]
+        then.append(query.RecordRow(record if row.region == "CN" else row.task, row.region, record, row.origin))  # type: ignore[arg-type]
     horizons = tuple(sorted(g.year for g in ws.goals)) or (2030,)
     assessed = [progress.task_progress(r, day, settings, horizons) for r in query.sort_rows(then, "id", ws.chapters)]
     return day, assessed, scope, in_scope
@@ -1197,6 +1280,7 @@ def progress_view(
     lang: LangOpt = Lang.both,
     fmt: FormatOpt = None,
     data: DataOpt = None,
+    also: WithOpt = None,
 ) -> None:
     """Are we on track? Coverage and counts per goal and 2030 component, in words first; the assessed
     indicators with anticipated progress; earlier milestones; each record's status beside its data.
@@ -1209,15 +1293,19 @@ def progress_view(
       ptrack progress --goal 2030
 
       ptrack progress --region 江苏 --as-of 2026-06-30
+
+      ptrack progress --with ../shanghai --with ../jiangsu --format json
     """
     from policy_tracker import render
 
     ws = _workspace(data)
-    day, assessed, scope, _ = _assess(ws, goal, region, as_of, method, tolerance)
+    others = _others(ws, also)
+    day, assessed, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance, others)
     view = _overview(ws, goal, day, assessed, scope, method, tolerance)
     out = _format(fmt, (Format.table, Format.json), piped=Format.json)
     if out is Format.json:
-        sys.stdout.write(render.progress_json(view))
+        origins = {(r.task.id, r.region): r.origin for r in in_scope} if others else None
+        sys.stdout.write(render.progress_json(view, origins))
     else:
         render.make_console().print(render.progress_view(ws, view, lang.value))
 
@@ -1290,6 +1378,7 @@ def report(
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")] = None,
     data: DataOpt = None,
+    also: WithOpt = None,
 ) -> None:
     """Write the progress report for a review meeting: markdown, a web page or a Word file.
 
@@ -1305,6 +1394,8 @@ def report(
       ptrack report --region 江苏省 --lang zh --format docx -o 进展报告.docx
 
       ptrack report --region 长三角 --lang zh -o yrd.html
+
+      ptrack report --with ../shanghai --with ../jiangsu -o national.md
     """
     import datetime as dt
 
@@ -1314,7 +1405,8 @@ def report(
     from policy_tracker.report_md import render_markdown
 
     ws = _workspace(data)
-    day, assessed, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance)
+    others = _others(ws, also)
+    day, assessed, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance, others)
     since_day = query.parse_day(since) if since is not None else None
     changes: list[Any] = []
     if since_day is not None:
@@ -1336,7 +1428,7 @@ def report(
         ReportInput(
             title_zh=document.title_zh if document else ws.config.name,
             title_en=document.title_en if document else ws.config.name,
-            workspace=ws.config.name,
+            workspace=_rolled_name(ws, others),
             version=__version__,
             as_of=day,
             region=scope,

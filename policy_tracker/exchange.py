@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 COLUMNS = ("task", "region", "status", "indicator", "value", "date", "source", "note", "by")
 REQUIRED = ("task",)
+IGNORED = ("origin",)  # written by a roll-up export (`export --with`): where a record came from
 MAX_CSV_BYTES = 20 * 1024 * 1024
 _COUNT = "\0cells"  # not a column name: marks a row with the wrong number of cells
 
@@ -117,7 +118,7 @@ def read_rows(text: str, name: str) -> list[Row]:
         raise _broken(text, name, 1, []) from None
     columns = [column_key(h) or h.strip() for h in header]  # 任务 or Task or ＴＡＳＫ: the column `task`
     known = ", ".join(f"{c} ({HEADERS[c][0]})" for c in COLUMNS)
-    unknown = [h for h in columns if h and h not in COLUMNS]
+    unknown = [h for h in columns if h and h not in COLUMNS and h not in IGNORED]
     if unknown:
         raise PtrackError(f"{name}: unknown column {', '.join(unknown)}", fix=f"Columns are: {known}")
     missing = [c for c in REQUIRED if c not in columns]
@@ -204,9 +205,9 @@ def export_rows(records: Iterable[tuple[str, Task | RegionRecord]]) -> list[list
     return rows
 
 
-def export_csv(rows: Sequence[Sequence[str]]) -> bytes:
+def export_csv(rows: Sequence[Sequence[str]], header: Sequence[str] = COLUMNS) -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens the Chinese text intact; no cell can run as a formula."""
-    return ("\ufeff" + csv_text(COLUMNS, rows, line_end="\r\n")).encode("utf-8")
+    return ("\ufeff" + csv_text(header, rows, line_end="\r\n")).encode("utf-8")
 
 
 @dataclass

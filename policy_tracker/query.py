@@ -132,6 +132,7 @@ class RecordRow:
     task: Task
     region: str
     record: Task | RegionRecord
+    origin: str | None = None  # in a roll-up of several workspaces, the one the record came from
 
     @property
     def status(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal, TypeVar
 
@@ -133,6 +133,8 @@ def rows_csv(rows: Sequence[RecordRow]) -> str:
          " ".join(r.task.serves), len(r.task.indicators))
         for r in rows
     ]  # fmt: skip
+    if any(r.origin for r in rows):  # a roll-up: which workspace each record came from
+        return _csv((*ROW_CSV_HEADER, "origin"), [(*o, r.origin or "") for o, r in zip(out, rows, strict=True)])
     return _csv(ROW_CSV_HEADER, out)
 
 
@@ -142,6 +144,9 @@ def rows_markdown(ws: Workspace, rows: Sequence[RecordRow], lang: Lang) -> str:
          status_label(r.status, lang, " "), region_label(ws, r.owner))
         for r in rows
     ]  # fmt: skip
+    if any(r.origin for r in rows):
+        with_origin = [(*o, r.origin or "") for o, r in zip(out, rows, strict=True)]
+        return md_table(("ID", "Region", "章 Ch.", "Title", "Status", "Owner", "Origin"), with_origin)
     return md_table(("ID", "Region", "章 Ch.", "Title", "Status", "Owner"), out)
 
 
@@ -166,6 +171,9 @@ def rows_table(ws: Workspace, rows: Sequence[RecordRow], lang: Lang, title: str 
     if not narrow:
         table.add_column(pick("状态", "Status", lang, " "), overflow="fold")
         table.add_column(pick("牵头地区", "Owner", lang, " "), overflow="fold")
+    origins = any(r.origin for r in rows)
+    if origins and not narrow:
+        table.add_column(pick("来源", "Origin", lang, " "), overflow="fold")
     for r in rows:
         t = r.task
         title_text = (
@@ -179,10 +187,11 @@ def rows_table(ws: Workspace, rows: Sequence[RecordRow], lang: Lang, title: str 
             where = f"{region_label(ws, r.region)} · " if regional else ""
             details = plain(f"\n{t.chapter} · {where}") + Text(status_label(r.status, lang, " "), style=STATUS_STYLE[r.status])
             owner = pick("牵头", "owner", lang, " ")
-            table.add_row(t.id, title_text + details + plain(f" · {owner} {r.owner}", "dim"))
+            origin = plain(f" · {r.origin}", "dim") if r.origin else plain("")
+            table.add_row(t.id, title_text + details + plain(f" · {owner} {r.owner}", "dim") + origin)
             continue
         cells: list[Any] = [t.id, region_label(ws, r.region)] if regional else [t.id]
-        table.add_row(*cells, t.chapter, title_text, _status_text(r.status, lang), r.owner)
+        table.add_row(*cells, t.chapter, title_text, _status_text(r.status, lang), r.owner, *([r.origin] if origins else []))
     table.caption = f"{len(rows)} · {_counts_line(rows, lang)}"
     table.caption_justify = "left"
     return table
@@ -780,9 +789,11 @@ def _figure_json(x: BaseModel | None) -> Any:
     return x.model_dump(mode="json") if x is not None else None
 
 
-def progress_json(view: Overview) -> str:
+def progress_json(view: Overview, origins: Mapping[tuple[str, str], str | None] | None = None) -> str:
     """Every number behind the view: goals with coverage and counts (names included), the region, and each
-    record's indicators per horizon with milestones, superseded targets and anticipated progress."""
+    record's indicators per horizon with milestones, superseded targets and anticipated progress.
+
+    `origins`: in a roll-up, the workspace each (task, region) record came from."""
 
     def component(c: ComponentSummary) -> dict[str, Any]:
         return {
@@ -813,7 +824,8 @@ def progress_json(view: Overview) -> str:
     records = []
     for t in view.tasks:
         records.append({
-            "task": t.task.id, "region": t.region, "status": t.status, "data": t.data, "assessment": t.data,
+            "task": t.task.id, "region": t.region, **({"origin": origins.get((t.task.id, t.region))} if origins else {}),
+            "status": t.status, "data": t.data, "assessment": t.data,
             "contradiction": t.contradiction, "rating": t.rating, "disagreement": t.disagreement, "stale": t.stale,
             "horizon": t.horizon,
             "indicators": [
