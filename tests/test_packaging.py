@@ -66,7 +66,7 @@ def test_sdist_holds_everything_the_tests_need(tmp_path: Path, monkeypatch: pyte
     assert any(n.startswith("tests/golden/") for n in needed)
     missing = sorted(set(needed) - members)
     assert not missing, f"the sdist lacks {missing}"
-    assert {"LICENSE", "README.md", "pyproject.toml"} <= members
+    assert {"LICENSE", "README.md", "pyproject.toml", ".pre-commit-hooks.yaml"} <= members
     assert "Name: ptrack-urban" in info
     assert "License-Expression: MIT" in info
     assert "Requires-Dist: typer>=0.26" in info
