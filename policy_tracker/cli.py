@@ -48,6 +48,8 @@ class ExportFormat(str, Enum):
     csv = "csv"
     json = "json"
     xlsx = "xlsx"
+    sqlite = "sqlite"
+    observations = "observations"
 
 
 class ReportFormat(str, Enum):
@@ -176,6 +178,16 @@ WithOpt = Annotated[
         metavar="DIR",
         help="Also read the region records of this workspace, read-only (repeatable): one view of several offices' "
         "repositories, each record with its origin.",
+        show_default=False,
+    ),
+]
+
+JsonOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--json",
+        metavar="FIELDS",
+        help="Print JSON with only these comma-separated fields, as gh does; --json alone lists the fields.",
         show_default=False,
     ),
 ]
@@ -342,6 +354,18 @@ def _recover(root: Path) -> None:
         print(recovered, file=sys.stderr)
 
 
+def _json_fields(spec: str, available: tuple[str, ...], items: Callable[[], list[dict[str, Any]]], single: bool = False) -> None:
+    """`--json FIELDS`: the items with only those fields; a bare `--json` lists the fields."""
+    from policy_tracker import jsonfields, render
+
+    fields = jsonfields.chosen(spec, available)
+    if fields is None:
+        sys.stdout.write(jsonfields.listing(available))
+        return
+    projected = jsonfields.project(items(), fields)
+    sys.stdout.write(render.dump_json(projected[0] if single and projected else projected))
+
+
 def _format(fmt: Format | None, allowed: tuple[Format, ...], piped: Format) -> Format:
     if fmt is None:
         return Format.table if sys.stdout.isatty() else piped
@@ -385,6 +409,7 @@ def list_tasks(
     fmt: FormatOpt = None,
     data: DataOpt = None,
     also: WithOpt = None,
+    json_fields: JsonOpt = None,
 ) -> None:
     """List the tasks, filtered and sorted.
 
@@ -397,6 +422,8 @@ def list_tasks(
       ptrack list --search 城市更新 --format csv > tasks.csv
 
       ptrack list --with ../jiangsu --with ../zhejiang --status blocked
+
+      ptrack list --region 长三角 --json id,region,status,owner
     """
     from policy_tracker import query, render, store
 
@@ -425,12 +452,21 @@ def list_tasks(
         rows = _rolled_up(ws, others, rows, members)
     elif region is not None:
         # a listing reads only the top-level fields, except JSON, which prints every field
-        records = store.load_region_records(ws.root, members, shallow=out is not Format.json)
+        records = store.load_region_records(ws.root, members, shallow=out is not Format.json and json_fields is None)
         rows += query.region_rows(ws.tasks, records)
     selection = query.TaskFilter(goal_id, component_key, chapter_label, statuses, members, search)
     selected = query.sort_rows(query.filter_rows(rows, selection), sort, ws.chapters)
 
-    if out is Format.json and others:
+    if json_fields is not None:
+        from policy_tracker import jsonfields
+
+        available = (*jsonfields.RECORD_FIELDS, "origin") if others else jsonfields.RECORD_FIELDS
+        _json_fields(
+            json_fields,
+            available,
+            lambda: [jsonfields.record_item(r.task, r.region, r.record, r.owner, r.origin) for r in selected],
+        )
+    elif out is Format.json and others:
         sys.stdout.write(
             render.dump_json([{**r.record.model_dump(mode="json", by_alias=True), "origin": r.origin} for r in selected])
         )
@@ -483,6 +519,7 @@ def show(
     lang: LangOpt = Lang.both,
     fmt: FormatOpt = None,
     data: DataOpt = None,
+    json_fields: JsonOpt = None,
 ) -> None:
     """Show one task: titles, chapter, goals served, status, owner, measures with provenance, indicators, history.
 
@@ -491,6 +528,8 @@ def show(
       ptrack show T08
 
       ptrack show 8 --region 上海市
+
+      ptrack show T08 --region 上海市 --json status,revision,history
     """
     from policy_tracker import query, render
 
@@ -500,7 +539,13 @@ def show(
     code = query.find_region(ws.regions, region).code if region is not None else "CN"
     record = _current_record(ws, definition.id, code) if code != "CN" else definition
     out = _format(fmt, (Format.table, Format.json, Format.markdown), piped=Format.markdown)
-    if out is Format.json:
+    if json_fields is not None:
+        from policy_tracker import jsonfields
+
+        owner = record.owner or code
+        item = jsonfields.record_item(definition, code, record, owner)
+        _json_fields(json_fields, jsonfields.RECORD_FIELDS, lambda: [item], single=True)
+    elif out is Format.json:
         sys.stdout.write(render.dump_json(record.model_dump(mode="json")))
     elif out is Format.markdown:
         sys.stdout.write(render.task_markdown(ws, definition, record))
@@ -935,6 +980,7 @@ def log(
     by: Annotated[str | None, typer.Option("--by", help="Only changes by this person.")] = None,
     fmt: FormatOpt = None,
     data: DataOpt = None,
+    json_fields: JsonOpt = None,
 ) -> None:
     """Show the recorded changes, newest first: when, who, which record, what changed and why.
 
@@ -943,6 +989,8 @@ def log(
       ptrack log T08 --region 长三角 --since 2026-06-01
 
       ptrack log --by 王芳 --format csv > changes.csv
+
+      ptrack log --json at,by,task,region,note
     """
     from policy_tracker import query, render, store
 
@@ -952,7 +1000,13 @@ def log(
     since_date = query.parse_day(since) if since is not None else None
     entries = store.history(ws, task=tid, regions=members, since=since_date, by=by)
     out = _format(fmt, (Format.table, Format.json, Format.csv), piped=Format.csv)
-    if out is Format.json:
+    if json_fields is not None:
+        import json
+
+        from policy_tracker import jsonfields
+
+        _json_fields(json_fields, jsonfields.HISTORY_FIELDS, lambda: json.loads(render.history_json(entries)))
+    elif out is Format.json:
         sys.stdout.writelines(render.history_json_chunks(entries))  # streamed: no command holds every history
     elif out is Format.csv:
         sys.stdout.writelines(render.history_csv_chunks(entries, ws))
@@ -1116,8 +1170,9 @@ def export(
         typer.Option(
             "--format",
             "-f",
-            help="csv (opens in Excel, reads back with import), json (every field) or xlsx (a workbook: tasks, "
-            "records, observations, assessments, matrix). Default: from the -o file's extension, else csv.",
+            help="csv (opens in Excel, reads back with import), json (every field), xlsx (a workbook: tasks, "
+            "records, observations, assessments, matrix), sqlite (a database for Datasette, DuckDB or SQL) or "
+            "observations (one typed row per figure, for pandas and R). Default: from the -o file's extension, else csv.",
             show_default=False,
         ),
     ] = None,
@@ -1146,6 +1201,10 @@ def export(
       ptrack export --region 长三角 --format json -o yrd.json
 
       ptrack export --with ../shanghai --with ../jiangsu -o national.csv
+
+      ptrack export -o tracker.db                            # then: datasette tracker.db, or duckdb
+
+      ptrack export --format observations -o figures.csv    # pandas.read_csv(..., parse_dates=["date"])
     """
     from policy_tracker import exchange, query, render, store
 
@@ -1161,7 +1220,12 @@ def export(
     else:
         records = _records(ws, members, with_national=with_national)
     suffix = output.suffix.lower() if output is not None else ""
-    kind = fmt or {".xlsx": ExportFormat.xlsx, ".json": ExportFormat.json}.get(suffix, ExportFormat.csv)
+    kind = fmt or {
+        ".xlsx": ExportFormat.xlsx,
+        ".json": ExportFormat.json,
+        ".db": ExportFormat.sqlite,
+        ".sqlite": ExportFormat.sqlite,
+    }.get(suffix, ExportFormat.csv)
     if kind is ExportFormat.csv and others:
         table = [[*line, origin] for pair, origin in zip(records, origins, strict=True) for line in exchange.export_rows([pair])]
         payload = exchange.export_csv(table, header=(*exchange.COLUMNS, "origin"))
@@ -1174,6 +1238,16 @@ def export(
         ).encode("utf-8")  # fmt: skip
     elif kind is ExportFormat.json:
         payload = render.records_json(records).encode("utf-8")
+    elif kind is ExportFormat.sqlite:
+        from policy_tracker.analysis import sqlite_bytes
+
+        if output is None and sys.stdout.isatty():
+            raise PtrackError("a database cannot be shown on the terminal", fix="Add -o FILE.db")
+        payload = sqlite_bytes(ws.tasks, records, origins or None)
+    elif kind is ExportFormat.observations:
+        from policy_tracker.analysis import observations_csv
+
+        payload = observations_csv(records, origins or None).encode("utf-8")
     else:
         from policy_tracker.matrix import build_matrix
         from policy_tracker.workbook import export_workbook
@@ -1281,6 +1355,7 @@ def progress_view(
     fmt: FormatOpt = None,
     data: DataOpt = None,
     also: WithOpt = None,
+    json_fields: JsonOpt = None,
 ) -> None:
     """Are we on track? Coverage and counts per goal and 2030 component, in words first; the assessed
     indicators with anticipated progress; earlier milestones; each record's status beside its data.
@@ -1295,6 +1370,8 @@ def progress_view(
       ptrack progress --region 江苏 --as-of 2026-06-30
 
       ptrack progress --with ../shanghai --with ../jiangsu --format json
+
+      ptrack progress --goal 2030 --json task,region,status,data
     """
     from policy_tracker import render
 
@@ -1303,8 +1380,15 @@ def progress_view(
     day, assessed, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance, others)
     view = _overview(ws, goal, day, assessed, scope, method, tolerance)
     out = _format(fmt, (Format.table, Format.json), piped=Format.json)
-    if out is Format.json:
-        origins = {(r.task.id, r.region): r.origin for r in in_scope} if others else None
+    origins = {(r.task.id, r.region): r.origin for r in in_scope} if others else None
+    if json_fields is not None:
+        import json
+
+        from policy_tracker import jsonfields
+
+        available = (*jsonfields.PROGRESS_FIELDS, "origin") if others else jsonfields.PROGRESS_FIELDS
+        _json_fields(json_fields, available, lambda: json.loads(render.progress_json(view, origins))["records"])
+    elif out is Format.json:
         sys.stdout.write(render.progress_json(view, origins))
     else:
         render.make_console().print(render.progress_view(ws, view, lang.value))
