@@ -1378,13 +1378,16 @@ def _parse_record(path: Path, text: str | None, task: str, region: str) -> Task 
 def merged_record_text(ours: str, values: dict[str, Any]) -> str:
     """`ours` (a record's text) holding `values` as its top-level keys: keys whose value is unchanged keep their
     lines and comments; a new key goes before the history (the merge driver's writer)."""
+    import json
+
     current = parse_yaml(ours, "the merged record")
     doc = _round_trip().load(ours)
     for key in [k for k in doc if k not in values]:
         del doc[key]
     for key, value in values.items():
         if not isinstance(current, dict) or key not in current or current[key] != value:
-            _set(doc, key, value, before="history")
+            # a fresh copy: a value shared between two places would be written as a YAML alias, which ptrack refuses
+            _set(doc, key, json.loads(json.dumps(value)), before="history")
     return dump_yaml(doc)
 
 

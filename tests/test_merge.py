@@ -209,3 +209,24 @@ def test_a_file_that_is_not_a_record_is_merged_line_by_line(tmp_path: Path) -> N
     result = CliRunner().invoke(app, ["merge-driver", str(base), str(ours), str(theirs)])
     assert result.exit_code == 1
     assert "line by line" in result.output
+
+
+def test_a_national_task_file_merges_field_by_field(ws_dir: Path) -> None:
+    import copy
+
+    from policy_tracker import store
+
+    side = store.read_merge_side(ws_dir / "T08.yaml")
+    assert side is not None
+    text, base = side
+    ours, theirs = copy.deepcopy(base), copy.deepcopy(base)
+    ours.update(status="in_progress", revision=1, history=[A])
+    theirs.update(rating=RATING, revision=1, history=[B])
+    theirs["indicators"][0]["observations"].append(observation("2026-09", 1.5))
+    merged = merge_records(base, ours, theirs)
+    assert not merged.conflicts
+    assert merged.data["status"] == "in_progress" and merged.data["rating"] == RATING
+    assert merged.data["indicators"][0]["observations"][-1] == observation("2026-09", 1.5)
+    written = store.merged_record_text(text, merged.data)
+    assert not store.check_record_text(ws_dir / "T08.yaml", written)
+    assert written.splitlines()[:3] == text.splitlines()[:3]  # the lines no one changed stay as they were
