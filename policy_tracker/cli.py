@@ -1719,12 +1719,12 @@ def owners_view(
             fix='Add one, e.g. `owners: {"31": [shanghai-office], CN: [ndrc-team]}`; see docs/collaboration.md',
         )
     if not codeowners:
-        for region in ws.regions:
-            own = mapping.get(region.code, [])
-            inherited = [o for o in owners.owners_of(ws.regions, mapping, region.code) if o not in own]
-            if own or inherited:
-                shown = ", ".join([*own, *(f"{o} (inherited)" for o in inherited)])
-                print(f"{region.code}\t{region.zh}\t{shown}")
+        for code, own in mapping.items():
+            region = ws.regions_by_code.get(code)
+            inherited = [o for o in owners.owners_of(ws.regions, mapping, code) if o not in own]
+            shown = ", ".join([*own, *(f"{o} (inherited)" for o in inherited)])
+            print(_shown(f"{code}\t{region.zh if region else '(not in the registry)'}\t{shown}"))
+        print("Every other region belongs to the owners of the nearest region above it listed here.", file=sys.stderr)
         return
     text = owners.codeowners(ws.regions, mapping, gitrepo.prefix(ws.root))
     if output is not None and str(output) == "-":

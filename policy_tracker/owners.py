@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from policy_tracker.models import Region
@@ -12,15 +12,23 @@ _RECORD_PATH = re.compile(r"^records/([^/]+)/(T\d{2})\.yaml$")
 _TASK_PATH = re.compile(r"^(T\d{2})\.yaml$")
 
 
-def ancestry(regions: Sequence[Region], code: str) -> list[str]:
+def _parents(regions: Sequence[Region]) -> Callable[[str], str | None]:
+    """A fast `parent of code` for the registry (it knows its hierarchy) or for a plain list of regions."""
+    parent_of: Callable[[str], str | None] | None = getattr(regions, "parent_of", None)
+    if parent_of is not None:
+        return parent_of
+    by_code = {r.code: r.parent for r in regions}
+    return by_code.get
+
+
+def ancestry(regions: Sequence[Region], code: str, parent_of: Callable[[str], str | None] | None = None) -> list[str]:
     """The region, its parent, the parent's parent ... ending with CN (a cluster, having no parent, sits under CN)."""
-    by_code = {r.code: r for r in regions}
+    parent_of = parent_of or _parents(regions)
     chain: list[str] = []
     current: str | None = code
     while current is not None and current not in chain:
         chain.append(current)
-        region = by_code.get(current)
-        current = region.parent if region is not None else None
+        current = parent_of(current)
     if "CN" not in chain:
         chain.append("CN")
     return chain
@@ -34,30 +42,38 @@ def owners_of(regions: Sequence[Region], owners: Mapping[str, Sequence[str]], co
     return out
 
 
-def nearest_owners(regions: Sequence[Region], owners: Mapping[str, Sequence[str]], code: str) -> list[str]:
+def nearest_owners(
+    regions: Sequence[Region],
+    owners: Mapping[str, Sequence[str]],
+    code: str,
+    parent_of: Callable[[str], str | None] | None = None,
+) -> list[str]:
     """The owners CODEOWNERS names for a region: those of the nearest region (itself, then up) that has any."""
-    return next((list(owners[c]) for c in ancestry(regions, code) if owners.get(c)), [])
+    return next((list(owners[c]) for c in ancestry(regions, code, parent_of) if owners.get(c)), [])
 
 
 def codeowners(regions: Sequence[Region], owners: Mapping[str, Sequence[str]], prefix: str = "") -> str:
     """A CODEOWNERS file (GitHub and GitLab syntax) for a workspace at `prefix` in its repository.
 
-    The national records (the task files) belong to CN's owners; records/<code>/ to the nearest region at or
-    above <code> with owners. The last matching line wins in both engines, so general lines come first.
+    The national records (the task files) and every region's folder by default belong to CN's owners; then
+    records/<code>/ for each region whose nearest owners (itself or a region it lies in) are others. The last
+    matching line wins in both engines, so the general lines come first.
     """
     base = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
     lines = [
         "# Written by `ptrack owners --codeowners` from the owners map in ptrack.yaml; edit that map, not this file.",
         "# GitHub and GitLab: the last matching pattern wins.",
     ]
-    national = nearest_owners(regions, owners, "CN")
+    parent_of = _parents(regions)
+    national = nearest_owners(regions, owners, "CN", parent_of)
     if national:
-        lines.append(f"{base}T*.yaml {' '.join(_handle(o) for o in national)}")
+        handles = " ".join(_handle(o) for o in national)
+        lines += [f"{base}T*.yaml {handles}", f"{base}records/ {handles}"]
     for region in regions:
         if region.code == "CN":
             continue
-        who = nearest_owners(regions, owners, region.code)
-        if who:
+        who = nearest_owners(regions, owners, region.code, parent_of)
+        if who and who != national:
             lines.append(f"{base}records/{region.code}/ {' '.join(_handle(o) for o in who)}")
     return "\n".join(lines) + "\n"
 

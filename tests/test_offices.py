@@ -93,7 +93,7 @@ def test_two_cities_and_their_province_merge_check_and_roll_up(tmp_path: Path) -
     commit(guangzhou, "Guangzhou: Shenzhen's T08 blocked", "guangzhou-office")
     refused = ptrack(guangzhou, "validate", "--changed", "origin/main")
     assert refused.exit_code == 1
-    assert "records/440300/T08.yaml: guangzhou-office changed a record of 深圳 440300" in refused.stdout
+    assert "records/440300/T08.yaml: guangzhou-office changed a record of 深圳市 440300" in refused.stdout
     assert "records/440100" not in refused.stdout
     ok(guangzhou, "reset", "-q", "--hard", "HEAD~1")
     assert ptrack(guangzhou, "validate", "--changed", "origin/main").exit_code == 0

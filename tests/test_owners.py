@@ -14,7 +14,7 @@ from policy_tracker.cli import app
 from policy_tracker.models import WorkspaceConfig
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-OWNERS = "owners:\n  '31': [zhang-san]\n  '310000': [shanghai-city, wang@example.org]\n  CN: ['@ndrc/planning']\n"
+OWNERS = "owners:\n  '32': [zhang-san]\n  '320500': [suzhou-city, wang@example.org]\n  CN: ['@ndrc/planning']\n"
 
 
 @pytest.fixture
@@ -30,33 +30,34 @@ def test_a_number_key_and_a_single_owner_are_read_as_a_code_and_a_list() -> None
 @pytest.mark.parametrize(
     ("author", "code", "allowed"),
     [
-        (["zhang-san"], "31", True),
-        (["Zhang-San"], "310000", True),  # a province's owner owns its cities
-        (["@zhang-san"], "32", False),
-        (["shanghai-city"], "31", False),  # a city's owner does not own its province
-        (["Wang", "wang@example.org"], "310000", True),  # matched by e-mail
+        (["zhang-san"], "32", True),
+        (["Zhang-San"], "320500", True),  # a province's owner owns its cities
+        (["Zhang-San"], "320506", True),  # ... and their districts
+        (["@zhang-san"], "31", False),
+        (["suzhou-city"], "32", False),  # a city's owner does not own its province
+        (["Wang", "wang@example.org"], "320500", True),  # matched by e-mail
         (["ndrc/planning"], "YRD", True),  # CN's owners own everything, clusters too
         (["anyone"], "CN", False),
     ],
 )
 def test_who_may_change_a_region(regions: list, author: list[str], code: str, allowed: bool) -> None:  # type: ignore[type-arg]
-    mapping = {"31": ["zhang-san"], "310000": ["shanghai-city", "wang@example.org"], "CN": ["@ndrc/planning"]}
+    mapping = {"32": ["zhang-san"], "320500": ["suzhou-city", "wang@example.org"], "CN": ["@ndrc/planning"]}
     assert owners.may_change(regions, mapping, author, code) is allowed
 
 
 def test_a_region_no_one_owns_is_open(regions: list) -> None:  # type: ignore[type-arg]
-    assert owners.may_change(regions, {"31": ["zhang-san"]}, ["anyone"], "32")
+    assert owners.may_change(regions, {"32": ["zhang-san"]}, ["anyone"], "31")
 
 
 def test_codeowners_names_the_nearest_owners_general_lines_first(regions: list) -> None:  # type: ignore[type-arg]
-    mapping = {"31": ["zhang-san"], "310000": ["shanghai-city", "wang@example.org"], "CN": ["@ndrc/planning"]}
-    text = owners.codeowners(regions, mapping, "tracker")
-    lines = text.splitlines()
-    assert "/tracker/T*.yaml @ndrc/planning" in lines
-    assert "/tracker/records/31/ @zhang-san" in lines
-    assert "/tracker/records/310000/ @shanghai-city wang@example.org" in lines
-    assert "/tracker/records/32/ @ndrc/planning" in lines
-    assert lines.index("/tracker/T*.yaml @ndrc/planning") < lines.index("/tracker/records/31/ @zhang-san")
+    mapping = {"32": ["zhang-san"], "320500": ["suzhou-city", "wang@example.org"], "CN": ["@ndrc/planning"]}
+    lines = owners.codeowners(regions, mapping, "tracker").splitlines()
+    assert lines[2:4] == ["/tracker/T*.yaml @ndrc/planning", "/tracker/records/ @ndrc/planning"]
+    assert "/tracker/records/32/ @zhang-san" in lines
+    assert "/tracker/records/320100/ @zhang-san" in lines  # Nanjing: its province's office
+    assert "/tracker/records/320500/ @suzhou-city wang@example.org" in lines
+    assert "/tracker/records/320506/ @suzhou-city wang@example.org" in lines  # a district of Suzhou
+    assert not any(line.startswith("/tracker/records/31/") for line in lines)  # Shanghai: the general line
 
 
 def test_touched_records_are_told_from_other_files() -> None:
@@ -68,10 +69,10 @@ def test_owners_lists_the_map_and_writes_codeowners(ws_dir: Path, runner: CliRun
     (ws_dir / "ptrack.yaml").write_text((ws_dir / "ptrack.yaml").read_text(encoding="utf-8") + OWNERS, encoding="utf-8")
     shown = runner.invoke(app, ["owners"])
     assert shown.exit_code == 0, shown.output
-    assert "31\t上海市\tzhang-san, @ndrc/planning (inherited)" in shown.stdout
+    assert "32\t江苏省\tzhang-san, @ndrc/planning (inherited)" in shown.stdout
     written = runner.invoke(app, ["owners", "--codeowners"])
     assert written.exit_code == 0, written.output
-    assert "/records/31/ @zhang-san" in (ws_dir / "CODEOWNERS").read_text(encoding="utf-8").splitlines()
+    assert "/records/32/ @zhang-san" in (ws_dir / "CODEOWNERS").read_text(encoding="utf-8").splitlines()
 
 
 def test_owners_without_a_map_says_how_to_add_one(ws_dir: Path, runner: CliRunner) -> None:
@@ -115,17 +116,17 @@ def update(root: Path, runner: CliRunner, region: str, status: str, by: str) -> 
 def test_validate_changed_accepts_an_owner_and_rejects_a_change_outside_the_authors_regions(
     repo: Path, runner: CliRunner
 ) -> None:
-    update(repo, runner, "31", "in_progress", by="zhang-san")
-    update(repo, runner, "310000", "in_progress", by="shanghai-city")
+    update(repo, runner, "32", "in_progress", by="zhang-san")
+    update(repo, runner, "320500", "in_progress", by="suzhou-city")
     ok = runner.invoke(app, ["validate", "--changed", "main", "--data", str(repo)])
     assert ok.exit_code == 0, ok.output
     assert "2 changed records since main, valid, each by an owner of its region" in ok.stdout
 
-    update(repo, runner, "32", "blocked", by="zhang-san")  # Jiangsu is not zhang-san's
+    update(repo, runner, "31", "blocked", by="zhang-san")  # Shanghai is not zhang-san's
     refused = runner.invoke(app, ["validate", "--changed", "main", "--data", str(repo)])
     assert refused.exit_code == 1
-    assert "records/32/T08.yaml: zhang-san changed a record of 江苏省 32, whose owners are @ndrc/planning" in refused.stdout
-    assert "zhang-san owns 31 in ptrack.yaml" in refused.stdout
+    assert "records/31/T08.yaml: zhang-san changed a record of 上海市 31, whose owners are @ndrc/planning" in refused.stdout
+    assert "zhang-san owns 32 in ptrack.yaml" in refused.stdout
     assert "outside the author's regions" in refused.stderr
     as_national = runner.invoke(app, ["validate", "--changed", "main", "--by", "ndrc/planning", "--data", str(repo)])
     assert as_national.exit_code == 0, as_national.output
@@ -141,7 +142,7 @@ def test_validate_changed_checks_only_the_changed_records(repo: Path, runner: Cl
     git(repo, "commit", "-q", "-m", "broken")
     git(repo, "checkout", "-q", "q3-updates")
     git(repo, "merge", "-q", "main")
-    update(repo, runner, "31", "in_progress", by="zhang-san")
+    update(repo, runner, "32", "in_progress", by="zhang-san")
     assert runner.invoke(app, ["validate", "--data", str(repo)]).exit_code == 1
     result = runner.invoke(app, ["validate", "--changed", "main", "--data", str(repo)])
     assert result.exit_code == 0, result.output
