@@ -286,3 +286,12 @@ def test_next_steps_are_recorded_and_reported_as_of_their_date(
     assert "## 下一步" not in before  # set today: not known on an earlier date
     assert runner.invoke(app, ["undo"]).exit_code == 0
     assert "## 下一步" not in _markdown(runner, "--region", "江苏省", "--lang", "zh")
+
+
+def test_the_format_libraries_are_not_loaded_at_start_up() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, policy_tracker.cli, policy_tracker.report; print(sorted({'docx', 'openpyxl', 'lxml'} & set(sys.modules)))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"  # python-docx and openpyxl load only in the commands that write those formats
