@@ -161,7 +161,7 @@ def plan_edit(
         if edit.status in require_evidence and not (edit.source or edit.note):
             raise PtrackError(
                 f"moving {plan.task} to {edit.status} needs evidence",
-                fix="Add --source (a URL or document number) or --note saying how it was done",
+                fix="Give its source (a URL or document number) or a note saying how it was done",
             )
         plan.changes.append(Change(field="status", old=record.status, new=edit.status))
     if edit.owner is not None and (edit.owner != owner_of(record) or in_conflict(record, "owner")):
@@ -218,8 +218,9 @@ def _observation_change(record: Record, task: str, obs: NewObservation, indicato
     existing = next((o for o in data.observations if o.date == new.date), None) if data else None
     field_name = observation_field(obs.indicator, new.date)
     if existing is not None:
-        if existing.value == new.value and not in_conflict(record, field_name):
-            return None  # already recorded: nothing to change
+        fixes_source = obs.correct and (existing.source, existing.note) != (new.source, new.note)
+        if existing.value == new.value and not in_conflict(record, field_name) and not fixes_source:
+            return None  # already recorded: nothing to change (--correct may still fix its source or note)
         if not obs.correct:
             raise PtrackError(
                 f"{task} {region_of(record)} already has {obs.indicator} = {_shown(existing)} for {new.date}"

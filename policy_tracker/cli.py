@@ -271,11 +271,16 @@ def _option_names(fn: Callable[..., Any]) -> dict[str, str]:
 
 def _refuse_options_as_values(fn: Callable[..., Any], values: dict[str, Any]) -> None:
     """`update -m --dry-run` would record the note "--dry-run": a value that names one of the command's own
-    options is a slip, never meant, so it is refused rather than taken."""
+    options is a slip, never meant, so it is refused rather than taken; so is a blank value."""
     names = _option_names(fn)
     flags = {param: name for name, param in reversed(list(names.items())) if name.startswith("--")}
     for param, value in values.items():
         given = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and not v.strip() and (v or param not in flags) for v in given):
+            # `--source "  "` is no evidence, and `undo ""` names no change: neither is taken as given
+            # (an empty option, `-m ""`, is an option left out, which the command then judges)
+            hint = flags.get(param, param.upper())
+            raise typer.BadParameter("the value is blank: give words, or leave it out", param_hint=hint)
         slip = next((str(v) for v in given if isinstance(v, str | Path) and str(v) in names), None)
         if slip is not None:
             flag = flags.get(param, param)

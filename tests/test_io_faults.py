@@ -366,3 +366,43 @@ def test_no_output_command_crashes_on_a_stream_that_cannot_encode_it(ws_dir: Pat
     assert result.returncode == 0 and "Traceback" not in stderr, stderr
     assert stderr.count("exit 0") == len(commands) - 1 and "exit 1" in stderr
     assert "Error: unknown region 'Atlantis'" in stderr
+
+
+# ---------------------------------------------------------------------------------------------- 15. the rest (CLI)
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["update", "T08", "-s", "completed", "--source", "   "], "--source"),
+        (["update", "T08", "-s", "completed", "--note", " \t "], "--note"),
+        (["update", "T08", "--rating", "red", "--rationale", "  "], "--rationale"),
+        (["undo", ""], "CHANGE"),
+        (["undo", "  "], "CHANGE"),
+    ],
+)
+def test_a_blank_value_is_refused_not_taken_as_evidence(runner: CliRunner, ws_dir: Path, args: list[str], option: str) -> None:
+    _ok(runner, "update", "T09", "-s", "in_progress")
+    before = snapshot(ws_dir)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert option in result.stderr and "is blank" in result.stderr
+    assert snapshot(ws_dir) == before
+
+
+def test_correct_can_fix_a_wrong_source(runner: CliRunner, ws_dir: Path) -> None:
+    _ok(runner, "update", "T08", "-r", "31", "-i", f"{IND}=0.12", "--date", "2026", "--source", "wrong.example")
+    right = ["--source", "沪住建〔2026〕3号", "--correct"]
+    out = _ok(runner, "update", "T08", "-r", "31", "-i", f"{IND}=0.12", "--date", "2026", *right)
+    assert "Recorded" in out
+    (record,) = [r for r in json.loads(_ok(runner, "export", "-f", "json")) if r["region"] == "31"]
+    (obs,) = record["record"]["indicators"][0]["observations"]
+    assert (obs["value"], obs["source"]) == (0.12, "沪住建〔2026〕3号")
+    assert "wrong.example" in json.dumps(record["record"]["history"], ensure_ascii=False)  # the old one stays in the history
+
+
+def test_an_import_is_never_told_to_use_a_flag_it_lacks(runner: CliRunner, ws_dir: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "done.csv"
+    sheet.write_text(HEADER + "T08,31,completed,,,,,,\n", encoding="utf-8")
+    stderr = _fails(runner, ws_dir, ["import", str(sheet)], "needs evidence")
+    assert "--" not in stderr.split("needs evidence", 1)[1]
