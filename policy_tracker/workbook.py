@@ -254,10 +254,10 @@ def export_workbook(
 
     sheet = book.create_sheet(_sheet_name("assessments", lang))
     header = (
-        ["任务", "地区", "地区名称", "状态", "评估", "进展", "评级", "最新说明", "指标", "指标评估"]
+        ["任务", "地区", "地区名称", "状态", "评估", "进展", "评级", "最新说明", "指标", "指标名称", "指标评估"]
         if zh
         else ["task", "region", "region_name", "status", "assessment", "progress", "rating", "latest_note", "indicator",
-              "indicator_assessment"]
+              "indicator_name", "indicator_assessment"]
     )  # fmt: skip
     assessment_rows: list[list[object]] = []
     for t in assessed:
@@ -272,9 +272,15 @@ def export_workbook(
             t.latest_note or "",
         ]
         if not t.indicators:
-            assessment_rows.append([*base, "", ""])
+            assessment_rows.append([*base, "", "", ""])
+        indicator_names = {i.id: _pick((i.name_zh, i.name_en), lang) for i in t.task.indicators}
         for p in t.indicators:
-            shown: list[object] = [*base, p.indicator, _pick(ASSESSMENT_LABELS[p.assessment], lang)]
+            shown: list[object] = [
+                *base,
+                p.indicator,
+                indicator_names.get(p.indicator, ""),
+                _pick(ASSESSMENT_LABELS[p.assessment], lang),
+            ]
             shown[5] = Percent(p.progress)
             assessment_rows.append(shown)
     _write(sheet, header, assessment_rows)
