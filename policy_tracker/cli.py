@@ -748,6 +748,8 @@ def update(
     ws = _workspace(data)
     definition = query.find_task(ws, tid)
     code = query.find_region(ws.regions, region).code if region is not None else "CN"
+    # spaces around a note or a source say nothing, and an import (which reads cells trimmed) would lose them
+    note, source, rationale = (x.strip() if x else x for x in (note, source, rationale))
     observations = [_observation(text, date, source, note, correct, period) for text in indicator or []]
     if period is not None and not observations:
         raise PtrackError("--period goes with --indicator", fix="Give the values with --indicator ID=VALUE")
