@@ -267,7 +267,8 @@ def plan_import(
         )
         group["rows"].append(row.number)
         # Does this row ask for anything the record does not hold yet? (An indicator row's note is the value's.)
-        asks = bool(row.get("note")) and not row.get("indicator")
+        noted = _noted(current(task, region), row.get("note"))  # the same file imported again
+        asks = bool(row.get("note")) and not row.get("indicator") and not noted
         if row.get("status"):
             try:
                 status = parse_status(row.get("status"))
@@ -291,7 +292,7 @@ def plan_import(
                 group["obs"].append(obs)
         elif row.get("value") or row.get("date"):
             bad("indicator", "a value or date needs the indicator it belongs to")
-        elif row.get("note"):
+        elif row.get("note") and not noted:
             group["notes"].append(row.get("note"))
         if row.get("source") and not row.get("indicator"):
             group["sources"].append(row.get("source"))
@@ -355,6 +356,11 @@ def _row_observation(
         )
         return None
     return NewObservation(indicator, value, date, source=row.get("source"), note=row.get("note") or None, period=given.period)
+
+
+def _noted(record: Task | RegionRecord, note: str) -> bool:
+    """Whether the record's latest history entry already says this note (a file imported twice)."""
+    return bool(note) and bool(record.history) and (record.history[-1].note or "").endswith(note)
 
 
 def _observations_on(record: Task | RegionRecord, indicator: str, date: str) -> list[Observation]:
