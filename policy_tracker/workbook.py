@@ -93,10 +93,12 @@ def _write(sheet: Any, header: Sequence[str], rows: Iterable[Sequence[object]], 
     The sheet is write-only (streamed): openpyxl's ordinary cells take half a minute for a 2,000-record export.
     """
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    rows = list(rows)
+    # control characters cannot be stored in a workbook: shown as U+FFFD rather than failing the whole export
+    rows = [[ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v for v in values] for values in rows]
     widths = [display_width(h) for h in header]
     for values in rows[:WIDTH_SAMPLE]:
         for c, value in enumerate(values):
@@ -340,31 +342,27 @@ def read_workbook_rows(data: bytes, name: str) -> list[Row]:
         raise PtrackError(f"{name} has no sheet to read", fix="Put the records on the first sheet")
     headers = {v: k for k, v in RECORD_HEADERS_ZH.items()}
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    # \r\n ends a row, so that a \r or \n inside a cell is quoted (a bare \r would otherwise end the row)
+    writer = csv.writer(buf, lineterminator="\r\n")
+    parts: list[str] = []
     sheet_rows: dict[int, int] = {}  # the CSV line a row starts on -> its row in the sheet
-    line = 1
+    line, width = 1, 0
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
         cells = [_cell_text(v) for v in values]
         while cells and not cells[-1].strip():
             cells.pop()  # trailing empty cells: Excel's used range is often wider than the table
         if number == 1:
             cells = [headers.get(c.strip(), c) for c in cells]
+            width = len(cells)
         elif not cells:
             continue
+        else:
+            cells = [neutralise(c) for c in cells] + [""] * (width - len(cells))  # a row may end where its cells do
         sheet_rows[line] = number
-        before = buf.tell()
-        writer.writerow([neutralise(c) for c in cells] if number > 1 else cells)
-        line += buf.getvalue()[before:].count("\n")
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(cells)
+        parts.append(buf.getvalue())
+        line += len(io.StringIO(parts[-1], newline="").readlines())  # lines as the CSV reader counts them
     book.close()
-    width = len(next(csv.reader(io.StringIO(buf.getvalue().split("\n", 1)[0])), []))
-    text = _padded(buf.getvalue(), width)
-    return [Row(sheet_rows.get(r.number, r.number), r.cells) for r in read_rows(text, name)]
-
-
-def _padded(text: str, width: int) -> str:
-    """Every row with the header's number of cells (a sheet row may end early where its last cells are empty)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for cells in csv.reader(io.StringIO(text, newline="")):
-        writer.writerow(cells + [""] * (width - len(cells)) if len(cells) < width else cells)
-    return out.getvalue()
+    return [Row(sheet_rows.get(r.number, r.number), r.cells) for r in read_rows("".join(parts), name)]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from policy_tracker.cli import app
@@ -150,3 +152,25 @@ def test_a_file_named_xlsx_that_is_not_a_workbook_is_one_clear_error(runner: Cli
     result = runner.invoke(app, ["import", str(target), "--by", "王五"])
     assert result.exit_code == 1
     assert "is not an Excel workbook" in result.stderr and "Traceback" not in result.stderr
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(note=st.text(max_size=40))
+def test_any_note_leaves_and_comes_back_as_the_same_text_never_a_formula(note: str) -> None:
+    import io
+
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from policy_tracker.models import RegionRecord
+    from policy_tracker.workbook import export_workbook, read_workbook_rows
+
+    record = RegionRecord.model_validate(
+        {"schema_version": 1, "task": "T08", "region": "32", "indicators": [{"id": "old_compound_renovation_starts",
+         "observations": [{"date": "2026-06", "value": 0.31, "source": "苏住建〔2026〕9号", "note": note}]}]},
+    )  # fmt: skip
+    data = export_workbook([("32", record)], [], [], [], None, "en")
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert all(c.data_type != "f" for row in book["records"].iter_rows() for c in row)
+    rows = read_workbook_rows(data, "n.xlsx")
+    expected = ILLEGAL_CHARACTERS_RE.sub("\ufffd", note).strip()  # import reads a cell without its outer spaces
+    assert [r.get("note") for r in rows if r.get("indicator")] == [expected]
