@@ -909,6 +909,8 @@ def target(
       ptrack target T01 -r 江苏 -i urbanisation_rate_resident --value 75 --year 2030
       --from "江苏省十五五规划纲要" --issued 2026-02 --source https://… -m "the province's own 2030 target"
     """
+    from pydantic import ValidationError
+
     from policy_tracker.models import Target
 
     ws = _workspace(data)
@@ -924,8 +926,11 @@ def target(
                  "issued": issued, "source": source},
                 strict=False,
             )  # fmt: skip
-        except ValueError as err:  # pydantic's ValidationError
-            first = str(err).splitlines()[2].strip() if len(str(err).splitlines()) > 2 else str(err)
+        except ValueError as err:  # pydantic's ValidationError: its first problem, in words, under the option's name
+            problem = err.errors()[0] if isinstance(err, ValidationError) else None
+            field = str(problem["loc"][0]) if problem and problem["loc"] else ""
+            flag = {"target_from": "--from: "}.get(field, f"--{field}: ") if field else ""
+            first = flag + problem["msg"].removeprefix("Value error, ") if problem else str(err)
             raise PtrackError(
                 f"not a valid target: {first}", fix="Give --value and --year (or --period); --comparator >= <= > < ~ ="
             ) from None

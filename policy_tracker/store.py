@@ -237,6 +237,17 @@ def _loc_text(loc: Iterable[int | str]) -> str:
     return out
 
 
+# The patterns of models.py in words (a message names the form, never the regular expression or a Python type).
+_PATTERN_WORDS = {
+    r"^T\d{2}$": "a task ID such as T08",
+    r"^[A-Za-z0-9_-]{1,32}$": "a region code (letters, digits, _ or -, at most 32) such as 31 or 310000",
+    r"^[a-z][a-z0-9_]*$": "an id of lower-case letters, digits and _ that starts with a letter, such as urbanisation_rate",
+    r"^\d{4}$": "a year such as 2030",
+}
+_KIND_WORDS = {"list": "a list", "str": "text", "int": "a number", "float": "a number", "bool": "true or false",
+               "NoneType": "nothing"}  # fmt: skip
+
+
 def _error_message(err: ErrorDetails) -> str:
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
@@ -244,7 +255,10 @@ def _error_message(err: ErrorDetails) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"expected fields (name: value), got {type(value).__name__}"
+        return f"expected fields (name: value), got {_KIND_WORDS.get(type(value).__name__, 'something else')}"
+    if kind == "string_pattern_mismatch":  # say what the form is, never the regular expression
+        form = _PATTERN_WORDS.get(str((err.get("ctx") or {}).get("pattern")), "in another form: see `ptrack schema`")
+        return f"must be {form}, not {value!r}"
     if kind == "string_type" and isinstance(value, (int, float, bool)):
         return f'must be text, got {value!r}: put it in quotes ("{value}")'
     message = str(err["msg"])

@@ -53,7 +53,7 @@ def test_bad_arguments(runner: CliRunner, ws_dir: Path, args: list[str], expecte
     [
         ("status: [\n", "T08.yaml:2: not valid YAML"),
         ("", "T08.yaml: file is empty"),
-        ("- a\n- b\n", "T08.yaml:1: expected fields (name: value), got list"),
+        ("- a\n- b\n", "T08.yaml:1: expected fields (name: value), got a list"),
         ("a: &x 1\nb: *x\n", "T08.yaml:1: not valid YAML: anchors and aliases"),
         ("id: T08\nid: T08\n", "T08.yaml:2: not valid YAML: duplicate key 'id'"),
     ],

@@ -406,3 +406,35 @@ def test_an_import_is_never_told_to_use_a_flag_it_lacks(runner: CliRunner, ws_di
     sheet.write_text(HEADER + "T08,31,completed,,,,,,\n", encoding="utf-8")
     stderr = _fails(runner, ws_dir, ["import", str(sheet)], "needs evidence")
     assert "--" not in stderr.split("needs evidence", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("line", "replacement", "expected"),
+    [
+        ("task: T08", "task: T8", "task: must be a task ID such as T08"),
+        ("region: '31'", "region: '3 1'", "region: must be a region code"),
+        ("status: in_progress", "status: [in_progress]", "status: "),
+    ],
+)
+def test_validation_messages_name_no_regular_expression_or_python_type(
+    runner: CliRunner, ws_dir: Path, line: str, replacement: str, expected: str
+) -> None:
+    _ok(runner, "update", "T08", "-r", "31", "-s", "in_progress")
+    path = ws_dir / "records" / "31" / "T08.yaml"
+    text = path.read_text(encoding="utf-8").replace('region: "31"', "region: '31'")
+    assert line in text
+    path.write_text(text.replace(line, replacement), encoding="utf-8")
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 1 and expected in result.stdout, result.stdout
+    assert not re.search(r"\^|\$'|\\d|should match pattern|\b(list|dict|str|NoneType)\b", result.stdout), result.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"), [([], "needs a year or a period"), (["--year", "2030", "--comparator", "=>"], "--comparator: ")]
+)
+def test_a_bad_target_is_explained_without_pydantic_internals(
+    runner: CliRunner, ws_dir: Path, extra: list[str], expected: str
+) -> None:
+    args = ["target", "T01", "-r", "江苏", "-i", "urbanisation_rate_resident", "--value", "1", "--from", "p", "--source", "s"]
+    stderr = _fails(runner, ws_dir, [*args, "-m", "why", *extra], expected)
+    assert not re.search(r"pydantic|\[type=|input_value|input_type", stderr), stderr
