@@ -95,11 +95,11 @@ def measure(
     before: Callable[[], None] | None = None,
 ) -> Result:
     times, peaks = [], []
-    for i in range(runs + 1):  # the first is the warm-up
+    for i in range(runs + 1):  # the first is the warm-up; runs=0: one run, no warm-up (a case that takes minutes)
         if before:
             before()
         elapsed, peak = _once(cmd(i) if callable(cmd) else cmd, env, cwd)
-        if i:
+        if i or not runs:
             times.append(elapsed)
             peaks.append(peak)
     return Result(name, statistics.median(times), max(peaks))
@@ -190,7 +190,8 @@ def run(smoke: bool, runs: int, only_report: bool = False) -> list[Result]:
         def cold(cache: Path = cache) -> None:
             shutil.rmtree(cache, ignore_errors=True)
 
-        region = "D0001" if regions > 72 else "11"
+        region = "11"  # a province: in every generated workspace
+        results.append(measure(f"libyaml floor: every record parsed once, {label}", libyaml_floor(ws), env, tmp, runs))
         cases: list[tuple[str, list[str] | Callable[[int], list[str]]]] = [
             ("list --goal 2030 --region CN, table", [*ptrack, "list", "--goal", "2030", "--region", "CN", "-f", "table", *d]),
             ("list --goal 2030 --region CN, piped", [*ptrack, "list", "--goal", "2030", "--region", "CN", *d]),
@@ -202,6 +203,8 @@ def run(smoke: bool, runs: int, only_report: bool = False) -> list[Result]:
         ]
         for name, cmd in cases:
             results.append(measure(f"{name}, {label}, cold", cmd, env, tmp, runs, before=cold))
+            results.append(measure(f"{name}, {label}, warm", cmd, env, tmp, runs))
+        for name, cmd in scoped_cases(ptrack, ws):
             results.append(measure(f"{name}, {label}, warm", cmd, env, tmp, runs))
 
         def update(i: int, region: str = region, d: list[str] = d) -> list[str]:
@@ -223,6 +226,58 @@ def run(smoke: bool, runs: int, only_report: bool = False) -> list[Result]:
         results += _taskwarrior(n, tmp, env, runs)
         results += _doorstop(n, tmp, env, runs)
     results += _report_formats(ptrack, tmp, env, runs, smoke)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def libyaml_floor(ws: Path) -> list[str]:
+    """The floor for reading a workspace: every region record parsed once by libyaml (yaml.CSafeLoader), nothing else."""
+    script = (
+        "import pathlib, sys, yaml\n"
+        "for p in pathlib.Path(sys.argv[1]).glob('records/*/*.yaml'):\n"
+        "    yaml.load(p.read_bytes(), Loader=yaml.CSafeLoader)"
+    )
+    return [sys.executable, "-c", script, str(ws)]
+
+
+def scoped_cases(ptrack: list[str], ws: Path) -> list[tuple[str, list[str]]]:
+    """Commands whose output does not grow with the workspace: the national tasks, or one province (Beijing)."""
+    d = ["-d", str(ws)]
+    return [
+        ("list --goal 2030 (national records)", [*ptrack, "list", "--goal", "2030", *d]),
+        ("list --goal 2030 --region 11, piped", [*ptrack, "list", "--goal", "2030", "--region", "11", *d]),
+        ("matrix --region 11, csv", [*ptrack, "matrix", "--region", "11", "-f", "csv", *d]),
+        ("log --region 11", [*ptrack, "log", "--region", "11", *d]),
+        ("progress --region 11", [*ptrack, "progress", "--region", "11", "-f", "json", *d]),
+        ("report --region 11", [*ptrack, "report", "--region", "11", *d]),
+    ]
+
+
+def national(ptrack: list[str], ws: Path, runs: int) -> list[Result]:
+    """The national workspace (every region of the registry x 23 tasks), already generated in `ws`: fewer cases, as
+    each cold read takes minutes. The index goes to a fresh cache folder; the workspace is changed by one update."""
+    tmp = Path(tempfile.mkdtemp(prefix="ptrack-bench-national-"))
+    env = {**os.environ, "COLUMNS": "100", "PTRACK_USER": "bench", "HOME": str(tmp), "XDG_DATA_HOME": str(tmp / "xdg"),
+           "XDG_CACHE_HOME": str(tmp / "cache")}  # fmt: skip
+    env.pop("PTRACK_DATA", None)
+    n = sum(1 for _ in ws.glob("records/*/*.yaml"))
+    label, d = f"{n} records", ["-d", str(ws)]
+    results = [measure("import floor: typer, rich, pydantic, yaml", FLOOR, env, tmp, runs)]
+    results.append(measure(f"libyaml floor: every record parsed once, {label}", libyaml_floor(ws), env, tmp, 0))
+    results.append(measure(f"validate, {label}, cold", [*ptrack, "validate", *d], env, tmp, 0))
+    results.append(measure(f"validate, {label}, warm", [*ptrack, "validate", *d], env, tmp, runs))
+    cases = [
+        ("list --goal 2030 --region CN, piped", [*ptrack, "list", "--goal", "2030", "--region", "CN", *d]),
+        ("show T08 --region 11", [*ptrack, "show", "T08", "--region", "11", *d]),
+        *scoped_cases(ptrack, ws),
+    ]
+    results += [measure(f"{name}, {label}, warm", cmd, env, tmp, runs) for name, cmd in cases]
+
+    def update(i: int) -> list[str]:
+        return [*ptrack, "update", "T08", "--region", "11", "--status", ("in_progress", "blocked", "deferred")[i % 3], *d]
+
+    results.append(measure(f"update one record, {label}", update, env, tmp, runs))
+    results.append(measure(f"log, {label}, warm", [*ptrack, "log", *d], env, tmp, 0))
     shutil.rmtree(tmp, ignore_errors=True)
     return results
 
@@ -274,9 +329,19 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run: checks the benchmark works")
     parser.add_argument("--runs", type=int, default=None, help="measured runs per case (default 5; 1 with --smoke)")
     parser.add_argument("--report", action="store_true", help="only the report formats at 2,000 records (a few minutes)")
+    parser.add_argument(
+        "--national",
+        type=Path,
+        metavar="DIR",
+        help="only the national workspace in DIR (made first with: python benchmarks/generate.py DIR --regions 0)",
+    )
     args = parser.parse_args()
     runs = args.runs or (1 if args.smoke else 5)
-    results = run(args.smoke, runs, only_report=args.report)
+    if args.national:
+        _popen_wait_with_rusage()
+        results = national(_ptrack(), args.national.resolve(), runs)
+    else:
+        results = run(args.smoke, runs, only_report=args.report)
     print(f"Machine: {machine()}\nRuns: median of {runs} after one warm-up\n")
     print(table(results))
 

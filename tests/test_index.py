@@ -255,3 +255,26 @@ def test_log_streams_the_same_text_as_it_would_print_at_once(big: Path, size: in
         csv_text = "".join(render.history_csv_chunks(few, ws, size))
         assert csv_text.count("\n") == len(few) + 1 + sum(r.entry.note.count("\n") if r.entry.note else 0 for r in few)
         assert csv_text == "".join(render.history_csv_chunks(few, ws, 10**6))
+
+
+def test_a_listing_longer_than_the_screen_goes_to_the_pager_as_plain_rows(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import pydoc
+
+    from rich.console import Console
+
+    from policy_tracker import query, render
+
+    ws = store.load_workspace(big)
+    rows = query.region_rows(ws.tasks, store.load_region_records(big, shallow=True))
+    paged: list[str] = []
+    monkeypatch.setattr(pydoc, "pager", paged.append)
+    screen = Console(file=io.StringIO(), force_terminal=True, width=100, height=10)
+    render.print_rows(screen, ws, rows, "both", "title")
+    assert screen.file.getvalue() == ""  # type: ignore[attr-defined]
+    (text,) = paged
+    lines = text.splitlines()
+    assert lines[0] == "title" and len(lines) == len(rows) + 2
+    assert "\x1b" not in text and lines[2].startswith("T01  11 北京市")
+    render.print_rows(screen, ws, rows[:5], "both", "title")  # a screenful: the table as before
+    assert len(paged) == 1 and "T01" in screen.file.getvalue()  # type: ignore[attr-defined]
