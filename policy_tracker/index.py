@@ -374,12 +374,17 @@ def run(root: Path, work: Callable[[Index], _T]) -> _T:
         try:
             index = Index(root, path)
             return work(index)
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as e:
             if attempt == 2 or path is None:
                 raise
             if index is not None:
                 index.close()
                 index = None
+            if isinstance(e, sqlite3.OperationalError):
+                # locked past the timeout, read-only, disk full: the database may be sound and in use by another
+                # ptrack, so it is kept, and this command builds its answer in memory instead
+                path = None
+                continue
             discard(path)  # not a database, truncated, malformed: it only ever held what the files say
         finally:
             if index is not None and not index.keep_open:

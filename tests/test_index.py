@@ -278,3 +278,24 @@ def test_a_listing_longer_than_the_screen_goes_to_the_pager_as_plain_rows(big: P
     assert "\x1b" not in text and lines[2].startswith("T01  11 北京市")
     render.print_rows(screen, ws, rows[:5], "both", "title")  # a screenful: the table as before
     assert len(paged) == 1 and "T01" in screen.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_a_locked_or_unwritable_index_is_kept_and_the_answer_built_in_memory(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    expected = _loaded(big)
+    db = index.index_path(big)
+    before = db.read_bytes()
+    original = index.Index.refresh
+    calls: list[Path | None] = []
+
+    def locked_once(self: index.Index, *args: Any) -> None:
+        calls.append(self.path)
+        if self.path is not None:
+            raise sqlite3.OperationalError("database is locked")
+        original(self, *args)
+
+    monkeypatch.setattr(index.Index, "refresh", locked_once)
+    assert _loaded(big) == expected
+    assert calls == [db, None]  # the file first, then an index in memory
+    assert db.read_bytes() == before  # not deleted, not rebuilt: another ptrack may be using it
