@@ -119,7 +119,7 @@ PROVINCES = frozenset(
     ]
 )
 
-_Row = tuple[str, str, str, str, str, str, str]  # code, parent, kind, zh, en, class, aliases
+_Row = tuple[str, str, str, str, str, str, str, str]  # code, parent, kind, zh, en, class, aliases, short name
 
 
 def short_name(zh: str) -> str | None:
@@ -153,7 +153,7 @@ def _national_rows() -> dict[str, _Row]:
 
 
 def _region(row: _Row) -> Region:
-    code, parent, kind, zh, en, size_class, aliases = row
+    code, parent, kind, zh, en, size_class, aliases, _ = row
     # The file is the package's own and checked by the tests: no validation needed, and model_construct is cheap.
     return Region.model_construct(
         code=code,
@@ -288,9 +288,17 @@ class Registry(Sequence[Region]):
         for code, row in self._rows().items():
             if code in self._own_by_code:
                 continue
-            for name in (code, row[3], row[4], *(row[6].split(";") if row[6] else ())):
-                add(exact, name, code)
-            add(short, short_name(row[3]), code)
+            # Codes and Chinese names are already in normal form; only English names and aliases need folding.
+            exact.setdefault(code, []).append(code)
+            exact.setdefault(row[3], []).append(code)
+            en = row[4].casefold().replace(" ", "").replace("'", "").replace("ü", "u")  # = normalise() for ASCII
+            if en != row[3]:
+                exact.setdefault(en, []).append(code)
+            if row[6]:
+                for alias in row[6].split(";"):
+                    add(exact, alias, code)
+            if row[7]:
+                short.setdefault(row[7], []).append(code)
         for r in self.own:
             for name in (r.code, r.zh, r.en, *r.aliases):
                 add(exact, name, r.code)
@@ -304,6 +312,8 @@ class Registry(Sequence[Region]):
         """Every region `text` may name, best tier only: exact names and codes, then names without their
         suffix (南京 = 南京市), then a code whose leading zeros were dropped, then a unique name prefix."""
         wanted = normalise(text)
+        if self.has(wanted):  # a code, as typed: no index needed
+            return [r for r in (self.get(wanted),) if r is not None]
         exact, short = self._index
         for index in (exact, short):
             codes = index.get(wanted)
