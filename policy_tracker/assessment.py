@@ -16,6 +16,7 @@ from typing import Literal
 
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import Baseline, Indicator, IndicatorData, Observation, Target, comparable
+from policy_tracker.numbers import format_number
 
 Label = Literal["achieved_early", "ahead", "in_line", "lagging", "improving", "no_change", "deteriorating", "insufficient_data"]
 # 时间过半、任务过半: the labels of the NDRC's mid-term evaluations, then the trend labels, then 数据不足.
@@ -469,7 +470,7 @@ def _against_target(
     if latest.qualifier in ("<", ">"):  # a bound: no progress number, but it may meet or miss the target
         if met:
             return _with(p, label="achieved_early", reason="the bound already meets the target")
-        return _with(p, reason=f"known only as a bound ({latest.qualifier}{latest.value:g})")
+        return _with(p, reason=f"known only as a bound ({latest.qualifier}{format_number(latest.value)})")
     goal, start, now = target.value, base.value, latest.value
     if (goal - start) * (-1 if p.direction == "lower_is_better" else 1) <= 0:  # no way to travel: met or not
         label: Label = "achieved_early" if met else "lagging"

@@ -675,11 +675,11 @@ def _goal_tables(g: GoalSummary, lang: Lang) -> list[Any]:
         table.add_column(pick("完成/时间", "Done/time", lang, " "), no_wrap=True)
         table.add_column(pick("评估", "Label", lang, " "), no_wrap=True)
         for e, y in ytd:
-            target = f"{_num(y.target.value)} ({y.target.target_from})" if y.target else pick("无", "none", lang, " ")
+            target = f"{_stored(y.target.value)} ({y.target.target_from})" if y.target else pick("无", "none", lang, " ")
             table.add_row(
                 e.name(lang if lang != "both" else "zh"),
                 y.observation.period or "",
-                _num(y.observation.value),
+                _stored(y.observation.value),
                 target,
                 f"{_share(y.completion)} / {_share(y.share_of_year)}",
                 _labelled(y.label, lang),
