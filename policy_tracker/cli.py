@@ -626,8 +626,8 @@ ByOpt = Annotated[
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show exactly what would change; write nothing.")]
 
 
-def _who(by: str | None) -> str:
-    name = _who_if_known(by)
+def _who(by: str | None, root: Path | None = None) -> str:
+    name = _who_if_known(by, root)
     if name is None:
         raise PtrackError(
             "no name is given for who makes this change", fix="Give --by NAME, or set PTRACK_USER (or git's user.name)"
@@ -635,8 +635,9 @@ def _who(by: str | None) -> str:
     return name
 
 
-def _who_if_known(by: str | None) -> str | None:
-    """--by, else $PTRACK_USER, else git's user.name, else None."""
+def _who_if_known(by: str | None, root: Path | None = None) -> str | None:
+    """--by, else $PTRACK_USER, else git's user.name as the workspace `root` sees it (its own repository's
+    config, wherever ptrack is run from), else None."""
     import os
     import subprocess
 
@@ -645,7 +646,10 @@ def _who_if_known(by: str | None) -> str | None:
     if os.environ.get("PTRACK_USER", "").strip():
         return os.environ["PTRACK_USER"].strip()
     try:
-        name = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, timeout=5, check=False).stdout
+        where = ["-C", str(root)] if root is not None else []
+        name = subprocess.run(
+            ["git", *where, "config", "user.name"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         name = ""
     return name.strip() or None
@@ -767,7 +771,7 @@ def update(
     )
     if edit.is_empty() and edit.rationale is None:
         edit = _ask(definition.id, code, ws)
-    who = _who(by)
+    who = _who(by, ws.root)
     stamp = _stamp(who)
     names = {i.id: i.name_zh for i in definition.indicators}
     written = store.change_records(
@@ -843,7 +847,7 @@ def _figure_edit(
     definition = query.find_task(ws, tid)
     code = query.find_region(ws.regions, region).code if region is not None else "CN"
     edit = Edit(figures=(FigureEdit(kind, indicator, value),), note=note, source=source)
-    return definition, edit, _stamp(_who(by)), tid, code
+    return definition, edit, _stamp(_who(by, ws.root)), tid, code
 
 
 def _current_indicator(ws: Workspace, tid: str, code: str, indicator: str) -> Any:
@@ -1065,7 +1069,7 @@ def undo(
     mine = {(e.task, e.region): e.entry for e in store.change_entries(ws, target)}
     if not mine:
         raise PtrackError(f"no change set {target}", fix="`ptrack log` lists them")
-    stamp = _stamp(_who(by), undoes=target)
+    stamp = _stamp(_who(by, ws.root), undoes=target)
     written = store.change_records(
         ws.root,
         sorted(mine),
@@ -1130,7 +1134,7 @@ def import_csv(
         raise PtrackError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {file}; nothing was imported")
     # Every row may name who reported it (填报人): then the file says who, and no --by is needed, dry run or not.
     unnamed = [i for i in imports if i.by is None]
-    who = _who_if_known(by)
+    who = _who_if_known(by, ws.root)
     if who is None and unnamed:
         rows_without = ", ".join(str(n) for i in unnamed[:3] for n in i.rows[:1]) + (" ..." if len(unnamed) > 3 else "")
         raise PtrackError(
@@ -1588,7 +1592,7 @@ def migrate_regions(by: ByOpt = None, dry_run: DryRunOpt = False, data: DataOpt 
     from policy_tracker.regions import RETIRED
 
     ws = _workspace(data)
-    stamp = _stamp(_who(by))
+    stamp = _stamp(_who(by, ws.root))
     done = store.migrate_regions(ws.root, dict(RETIRED), stamp, dry_run=dry_run)
     if not done.written and not done.dropped:
         print("Nothing to migrate: no record uses a retired region code.", file=sys.stderr)

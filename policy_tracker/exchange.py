@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from policy_tracker.cells import DATE_FORMS, HEADERS, clean, column_key, parse_date, parse_value
+from policy_tracker.cells import DATE_FORMS, HEADERS, clean, column_key, fold, parse_date, parse_value
 from policy_tracker.changes import Edit, NewObservation, Stamp
 from policy_tracker.csvfile import csv_text, unneutralise
 from policy_tracker.errors import PtrackError
@@ -290,8 +290,13 @@ def plan_import(
                 if any(o.indicator == obs.indicator and o.date == obs.date for o in group["obs"]):
                     bad("date", f"a second value for {obs.indicator} on {obs.date} for {task} {region}")
                 group["obs"].append(obs)
-        elif row.get("value") or row.get("date"):
-            bad("indicator", "a value or date needs the indicator it belongs to")
+        elif row.get("value"):
+            bad("indicator", "a value needs the indicator it belongs to")
+        elif row.get("date"):  # offices date every row: a status row's date is checked, then not stored
+            try:
+                parse_date(row.get("date"))
+            except ValueError as e:
+                bad("date", str(e))
         elif row.get("note") and not noted:
             group["notes"].append(row.get("note"))
         if row.get("source") and not row.get("indicator"):
@@ -315,11 +320,13 @@ def _row_observation(
 ) -> NewObservation | None:
     """The observation a row adds; None when the row is bad (reported through `bad`) or already recorded."""
     indicator = clean(row.get("indicator"))
-    definition = next((i for i in task.indicators if i.id == indicator), None)
+    # an office may name the indicator by its id or by its Chinese or English name, compared as headers are
+    definition = next((i for i in task.indicators if fold(indicator) in {fold(i.id), fold(i.name_zh), fold(i.name_en)}), None)
     if definition is None:
         known = ", ".join(i.id for i in task.indicators) or "none"
         bad("indicator", f"task {task.id} has no indicator '{indicator}' (its indicators: {known})")
         return None
+    indicator = definition.id
     date_text = row.get("date")
     if not date_text:
         bad("date", f"a value needs the date it refers to ({DATE_FORMS})")

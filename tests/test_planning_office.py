@@ -1,0 +1,64 @@
+"""A planning office's first day: the defects a new user met, each as the kind of fault it is."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from policy_tracker import store
+from policy_tracker.cli import app
+
+ZH_HEADER = "任务,地区,状态,指标,数值,日期,来源,说明,填报人\n"
+
+
+def _import(runner: CliRunner, tmp_path: Path, text: str, *args: str) -> tuple[int, str]:
+    path = tmp_path / "office.csv"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["import", str(path), *args])
+    return result.exit_code, result.stderr
+
+
+def test_import_names_the_indicator_by_its_chinese_or_english_name(runner: CliRunner, ws_dir: Path, tmp_path: Path) -> None:
+    rows = (
+        ZH_HEADER
+        + "T08,南京市,in_progress,城镇老旧小区新开工改造数量,0.12,2026/9/30,http://x.gov/1,,张三\n"
+        + "T08,南京市,in_progress,elevators retrofitted into existing residential buildings (per year),120,2026,http://x.gov/2,,张三\n"
+    )
+    code, err = _import(runner, tmp_path, rows)
+    assert code == 0, err
+    record = store.load_record(ws_dir, "T08", "320100")
+    assert record is not None
+    values = {i.id: [o.value for o in i.observations] for i in record.indicators}
+    assert values["old_compound_renovation_starts"] == [0.12]
+    assert values["existing_residential_elevator_retrofits"] == [120]
+
+
+def test_import_accepts_a_date_on_a_status_row(runner: CliRunner, ws_dir: Path, tmp_path: Path) -> None:
+    code, err = _import(runner, tmp_path, ZH_HEADER + "T13,江阴市,in_progress,,,2026Q3,,县级报送,李四\n")
+    assert code == 0, err
+    record = store.load_record(ws_dir, "T13", "320281")
+    assert record is not None and record.status == "in_progress"
+
+
+def test_import_refuses_a_status_row_whose_date_is_not_a_date(runner: CliRunner, ws_dir: Path, tmp_path: Path) -> None:
+    code, err = _import(runner, tmp_path, ZH_HEADER + "T13,江阴市,in_progress,,,someday,,,李四\n")
+    assert code == 1
+    assert "'someday' is not a date" in err
+
+
+def test_import_finds_the_author_in_the_workspace_git_config_from_any_folder(
+    runner: CliRunner, ws_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PTRACK_USER", raising=False)
+    subprocess.run(["git", "init", "-q", str(ws_dir)], check=True)
+    subprocess.run(["git", "-C", str(ws_dir), "config", "user.name", "王五"], check=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, err = _import(runner, tmp_path, ZH_HEADER + "T08,南京市,in_progress,,,,,,\n", "--data", str(ws_dir))
+    assert code == 0, err
+    record = store.load_record(ws_dir, "T08", "320100")
+    assert record is not None and record.history[-1].by == "王五"
