@@ -328,3 +328,44 @@ def plan_undo(record: Record, entry: HistoryEntry) -> RecordChange:
             )
         plan.changes.append(Change(field=change.field, old=change.new, new=change.old))
     return plan
+
+
+def history_problems(record: Record) -> list[tuple[tuple[int | str, ...], str]]:
+    """Where a record's history does not lead to the record as it is: (location, message) pairs, [] when it does.
+
+    The history model: entries in the order they were recorded; `revision` counts them; each field's changes
+    chain (a change's `old` is the previous change's `new` of that field) and the last one's `new` is the
+    field's current value. A git merge that kept both sides of a conflict, or a hand edit of a recorded field,
+    breaks this; `undo` and `--as-of` would then silently rebuild the wrong record, so such a record is refused.
+    """
+    found: list[tuple[tuple[int | str, ...], str]] = []
+    n = len(record.history)
+    if record.revision != n:
+        found.append(
+            (("revision",), f"revision is {record.revision} but the history has {n} entries: it counts them, so set it to {n}")
+        )
+    last: dict[str, tuple[int, JsonValue]] = {}
+    for i, entry in enumerate(record.history):
+        for j, change in enumerate(entry.changes):
+            if change.field in last and not _same(last[change.field][1], change.old):
+                earlier = record.history[last[change.field][0]].change
+                found.append((
+                    ("history", i, "changes", j, "old"),
+                    f"{change.field} was {_short(last[change.field][1])} after change {earlier}, but change {entry.change}"
+                    f" starts from {_short(change.old)}: two changes were made side by side (a merge kept both?);"
+                    " keep the one that holds and record the other again with `ptrack update`",
+                ))  # fmt: skip
+            last[change.field] = (i, change.new)
+    for name, (i, new) in last.items():
+        try:
+            now = current_value(record, name)
+        except PtrackError:
+            found.append((("history", i, "changes"), f"unknown field '{name}' in the history"))
+            continue
+        if not _same(now, new):
+            found.append((
+                ("history", i),
+                f"the history ends with {name} = {_short(new)} but the record holds {_short(now)}: it was changed"
+                " without ptrack; put the value back, or record the change with `ptrack update`",
+            ))  # fmt: skip
+    return found

@@ -1051,6 +1051,7 @@ def undo(
 ) -> None:
     """Revert a change set by recording a new one that restores the previous values; history is never rewritten.
 
+    Without an id, the newest change that is neither an undo nor undone: undo again to step further back.
     Reverting an import reverts all of it. Refused when a record has changed since.
 
     Examples:
@@ -1062,10 +1063,12 @@ def undo(
     from policy_tracker import store
     from policy_tracker.changes import plan_undo, region_of, task_of
 
+    if change is not None and not change.strip():
+        raise PtrackError("no change set given (an empty argument)", fix="Give a change id from `ptrack log`, or none")
     ws = _workspace(data)
-    target = change or store.newest_change(ws)
+    target = change.strip() if change is not None else store.newest_change(ws)
     if target is None:
-        raise PtrackError("there is nothing to undo: no change has been recorded")
+        raise PtrackError("there is nothing to undo: no change is recorded that is not an undo or undone already")
     mine = {(e.task, e.region): e.entry for e in store.change_entries(ws, target)}
     if not mine:
         raise PtrackError(f"no change set {target}", fix="`ptrack log` lists them")

@@ -207,7 +207,7 @@ def as_of_record(record: Task | RegionRecord, moment: dt.datetime) -> Task | Reg
         for change in reversed(entry.changes):
             _put(data, change.field, change.old)
     data["history"] = [h.model_dump(mode="json") for h in record.history if instant(h.at) <= moment]
-    data["revision"] = record.revision - len(later)
+    data["revision"] = len(data["history"])  # what revision counts
     return type(record).model_validate(data, strict=False)
 
 

@@ -26,6 +26,7 @@ from policy_tracker.models import (
     Task,
     Workspace,
     chinese_numeral,
+    parse_instant,
     task_id,
 )
 from policy_tracker.regions import registry
@@ -239,8 +240,7 @@ class HistoryRow:
 
 def instant(at: str) -> dt.datetime:
     """A history time as an aware datetime (a time written without a zone counts as UTC)."""
-    moment = dt.datetime.fromisoformat(at)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return parse_instant(at)
 
 
 def history_rows(

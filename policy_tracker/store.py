@@ -29,7 +29,14 @@ from yaml.representer import SafeRepresenter
 from yaml.resolver import BaseResolver
 
 from policy_tracker import journal
-from policy_tracker.changes import RecordChange, Stamp, history_entry, parse_figure_field, parse_observation_field
+from policy_tracker.changes import (
+    RecordChange,
+    Stamp,
+    history_entry,
+    history_problems,
+    parse_figure_field,
+    parse_observation_field,
+)
 from policy_tracker.errors import Problem, PtrackError, WorkspaceInvalid
 from policy_tracker.models import (
     SCHEMA_VERSION,
@@ -287,13 +294,22 @@ class _LineFinder:
 
 def _validate(model: type[BaseModel], data: Any, path: Path, lines: _LineFinder) -> tuple[Any, list[Problem]]:
     try:
-        return model.model_validate(data), []
+        record = model.model_validate(data)
     except ValidationError as e:
         problems = []
         for err in e.errors():
             loc = err["loc"]
             problems.append(Problem(display_path(path), lines.line(path, loc), _loc_text(loc) or None, _error_message(err)))
         return None, problems
+    if isinstance(record, Task | RegionRecord):
+        # a record is refused whole when its history does not lead to it: undo and --as-of would rebuild it wrongly
+        found = [
+            Problem(display_path(path), lines.line(path, loc), _loc_text(loc) or None, message)
+            for loc, message in history_problems(record)
+        ]
+        if found:
+            return None, found
+    return record, []
 
 
 # ---------------------------------------------------------------------------------------------- finding it
@@ -688,19 +704,25 @@ def history(
 
 
 def newest_change(ws: Workspace) -> str | None:
-    """The change set of the newest history entry that changed something (a note alone has nothing to revert),
-    or None when there is none."""
+    """The change set `undo` reverts by default: the newest that changed something (a note alone has nothing to
+    revert) and is neither an undo nor undone, so that a second undo steps further back, as in an editor. None
+    when there is none."""
     from policy_tracker import index, query
 
-    national = [r for r in query.history_rows([("CN", t) for t in ws.tasks]) if r.entry.changes][:1]
+    national = query.history_rows([("CN", t) for t in ws.tasks])
 
-    def work(ix: Index) -> list[HistoryRow]:
+    def work(ix: Index) -> str | None:
         refresh_index(ix, None)
-        first = next((h for h in ix.history() if h[2].changes), None)
-        return list(index.merge_history(national, [query.HistoryRow(*first)] if first else []))
+        undone: set[str] = set()
+        # newest first: an undo always comes before the change it undid
+        for row in index.merge_history(national, (query.HistoryRow(*h) for h in ix.history())):
+            if row.entry.undoes is not None:
+                undone.add(row.entry.undoes)
+            elif row.entry.changes and row.entry.change not in undone:
+                return str(row.entry.change)
+        return None
 
-    rows = index.run(ws.root, work)
-    return rows[0].entry.change if rows else None
+    return index.run(ws.root, work)
 
 
 def change_entries(ws: Workspace, change: str) -> list[HistoryRow]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import multiprocessing
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -86,6 +87,10 @@ def test_an_edit_behind_ptracks_back_with_the_same_size_and_times_is_seen(
     status = next(line for line in text.splitlines() if line.startswith("status: "))
     other = next(s for s in ("blocked", "deferred", "completed") if s not in status)
     edited = text.replace(status, f"status: {other}".ljust(len(status)), 1)
+    was = status.removeprefix("status: ").strip()
+    if "- field: status" in edited:  # and its history, which must end where the record is (issue 8)
+        head, _, last = edited.rpartition("- field: status")
+        edited = head + "- field: status" + last.replace(f"new: {was}", f"new: {other}".ljust(len(f"new: {was}")), 1)
     stat = path.stat()
     path.write_text(edited, encoding="utf-8")
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # its size and modification time as before
@@ -113,7 +118,8 @@ def test_a_git_checkout_that_swaps_many_files_is_seen(big: Path, monkeypatch: py
     for n, p in enumerate(records):
         text = p.read_text(encoding="utf-8")
         if n % 2:  # same size: only the content differs
-            p.write_text(text.replace("revision: ", "revision: 9", 1).replace("\nstatus:", "\nstatus:", 1), encoding="utf-8")
+            # another author of the same byte length (revision must count the history: issue 8)
+            p.write_text(re.sub(r"by: (张三|李四|王芳|赵敏|Li Lei)", "by: 钱七", text, count=1), encoding="utf-8")
         else:
             p.write_text(text.replace("quarterly review", "quarterly check!"), encoding="utf-8")
     records[0].unlink()
