@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -985,14 +986,62 @@ def atomic_write(path: Path, text: str | bytes, expected: bytes | None) -> None:
 
 
 def write_output(path: Path, data: bytes) -> None:
-    """Write an export or a report to a file the user named, atomically, with one clear error if it cannot be."""
-    if path.is_dir():
-        raise PtrackError(f"{path} is a folder", fix="Give a file name, e.g. -o report.md")
+    """Write an export or a report to a file the user named, atomically, with one clear error if it cannot be.
+
+    Refused, before anything is read or written: a folder; anything that is not a regular file (a device such
+    as /dev/null, which ptrack would replace with a file, or a FIFO, which would hang); a file belonging to a
+    ptrack workspace (records, task files, configuration, lock, journal), also when named through a symbolic
+    link. A link to any other file is written through, to its target.
+    """
     try:
-        before = path.read_bytes() if path.exists() else None
+        st = os.stat(path)  # follows links: what the name ends at; never opens it, so a FIFO cannot block
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise PtrackError(f"cannot write {path}: {e.strerror}") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise PtrackError(f"{path} is a folder", fix="Give a file name, e.g. -o report.md")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise PtrackError(
+            f"{path} is not a regular file but {_file_kind(st.st_mode)}",
+            fix="Give the name of a new or ordinary file, e.g. -o report.md (to discard the output, leave out -o)",
+        )
+    target = path.resolve()
+    owner = _workspace_owning(target)
+    if owner is not None:
+        raise PtrackError(
+            f"{path} is a file of the ptrack workspace {owner}; -o never overwrites a workspace's own files",
+            fix="Write the output to another name, e.g. -o report.md",
+        )
+    try:
+        before = target.read_bytes() if st is not None else None
     except OSError as e:
         raise PtrackError(f"cannot read {path}: {e.strerror}") from None
-    atomic_write(path.resolve(), data, before)
+    atomic_write(target, data, before)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _workspace_owning(target: Path) -> Path | None:
+    """The workspace whose own file `target` (a resolved path) is, if any: its marker, dataset files, task files,
+    records, and ptrack's lock, journal and cache. Other files in a workspace folder (a report) are the user's."""
+    for folder in target.parents:
+        if not (folder / MARKER).is_file():
+            continue
+        first, *rest = target.relative_to(folder).parts
+        if first in (RECORDS, journal.JOURNAL_DIR) or first.startswith(".ptrack"):
+            return folder
+        if not rest and (first in DATASET_FILES or _TASK_LIKE_RE.match(first) or first == ".gitignore"):
+            return folder
+    return None
 
 
 def _umask() -> int:
