@@ -1070,7 +1070,22 @@ def _round_trip() -> Any:
     rt.width = 4096  # never re-wrap long text: a changed value is a changed line, nothing more
     rt.indent(mapping=2, sequence=2, offset=0)
     rt.representer.add_representer(type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null"))
+    rt.representer.add_representer(str, _represent_str)
     return rt
+
+
+_YAML11 = yaml.resolver.Resolver()  # PyYAML's default: YAML 1.1, as most CI tools and scripts read
+_YAML11_EXTRA = re.compile(r"^(?:y|Y|n|N)$")  # booleans in the 1.1 spec that PyYAML leaves out
+
+
+def _represent_str(representer: Any, data: str) -> Any:
+    """A string written plain only when every YAML reader reads it back as that string: `NO`, `on`, `12:30` are
+    text to ptrack (YAML 1.2) but False, True and 750 to a YAML 1.1 reader, so they are quoted."""
+    node = type(representer).represent_str(representer, data)
+    tag = _YAML11.resolve(yaml.ScalarNode, data, (True, False))  # type: ignore[no-untyped-call]
+    if not node.style and (tag != "tag:yaml.org,2002:str" or _YAML11_EXTRA.match(data)):
+        node.style = "'"
+    return node
 
 
 def dump_yaml(data: Any) -> str:
@@ -1169,14 +1184,23 @@ def _split_history(text: str) -> tuple[str, str] | None:
     rest = text[found[0].end() :]
     if any(line and not line.startswith((" ", "-", "#")) for line in rest.splitlines()):
         return None  # another top-level key follows the history: rewrite the whole file
-    return text[: found[0].start()], text[found[0].start() :]
+    start = found[0].start()
+    # comments and blank lines just above `history:` stay with it (the round-trip writer would attach them to
+    # the last field before it, and a new indicator would then come after them)
+    head = text[:start].splitlines(keepends=True)
+    while head and _COMMENT_LINE.match(head[-1]):
+        start -= len(head.pop())
+    return text[:start], text[start:]
+
+
+_COMMENT_LINE = re.compile(r"^[ \t]*(#.*)?\r?\n?$")
 
 
 def _with_entry(history: str, entry: HistoryEntry) -> str:
     item = dump_plain([entry.model_dump(mode="json", exclude_none=True)])  # new text: nothing to round-trip
-    key = _HISTORY_KEY.match(history)
-    if key is not None and key[1]:  # `history: []`
-        return "history:\n" + item
+    key = _HISTORY_KEY.search(history)
+    if key is not None and key[1]:  # `history: []`, perhaps with a comment, which stays
+        history = history[: key.start()] + "history:" + (f"  {key[2]}" if key[2] else "") + history[key.end() :]
     return history + ("" if history.endswith("\n") else "\n") + item
 
 
@@ -1255,6 +1279,14 @@ _PlainDumper.add_implicit_resolver(
     ),
     list("0123456789"),
 )
+
+
+# And every other scalar a YAML 1.1 reader (PyYAML's default, most CI tools) reads as something else than the
+# text ptrack means: `NO`, `on` (booleans), `12:30` (sexagesimal 750) are quoted, as the round-trip writer does.
+for _first, _resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items():
+    for _tag, _regexp in _resolvers:
+        _PlainDumper.add_implicit_resolver(_tag, _regexp, [_first])
+_PlainDumper.add_implicit_resolver("tag:yaml.org,2002:bool", _YAML11_EXTRA, list("yYnN"))
 
 
 def dump_plain(data: Any) -> str:
