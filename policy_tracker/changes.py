@@ -282,6 +282,8 @@ def current_value(record: Record, field_name: str) -> JsonValue:
         return owner_of(record)
     if field_name == "next_steps":
         return record.next_steps
+    if field_name == "region":  # a record moved to its region's canonical code (migrate-regions)
+        return region_of(record)
     if field_name == "rating":
         return record.rating.model_dump(mode="json") if record.rating else None
     figure = parse_figure_field(field_name)
