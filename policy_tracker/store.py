@@ -706,8 +706,8 @@ def history(
 
 def newest_change(ws: Workspace) -> str | None:
     """The change set `undo` reverts by default: the newest that changed something (a note alone has nothing to
-    revert, a migration cannot be reverted) and is neither an undo nor undone, so that a second undo steps further
-    back, as in an editor. None when there is none."""
+    revert) and is neither an undo nor undone, so that a second undo steps further back, as in an editor. None
+    when there is none. A migration is not skipped: undo then says it cannot revert it."""
     from policy_tracker import index, query
 
     national = query.history_rows([("CN", t) for t in ws.tasks])
@@ -719,15 +719,11 @@ def newest_change(ws: Workspace) -> str | None:
         for row in index.merge_history(national, (query.HistoryRow(*h) for h in ix.history())):
             if row.entry.undoes is not None:
                 undone.add(row.entry.undoes)
-            elif row.entry.changes and row.entry.change not in undone and not _moves_records(row.entry):
+            elif row.entry.changes and row.entry.change not in undone:
                 return str(row.entry.change)
         return None
 
     return index.run(ws.root, work)
-
-
-def _moves_records(entry: HistoryEntry) -> bool:
-    return any(c.field == "region" for c in entry.changes)  # migrate-regions: not undoable
 
 
 def change_entries(ws: Workspace, change: str) -> list[HistoryRow]:
