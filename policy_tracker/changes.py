@@ -227,7 +227,7 @@ def _observation_change(record: Record, task: str, obs: NewObservation, indicato
                 f" (source {existing.source})",
                 fix="To replace it, say so with --correct; the old value stays in the history",
             )
-    old = existing.model_dump(mode="json", exclude_none=True) if existing else None
+    old = existing.model_dump(mode="json", exclude_none=True, exclude_defaults=True) if existing else None
     return Change(field=field_name, old=old, new=new.model_dump(mode="json", exclude_none=True, exclude_defaults=True))
 
 
@@ -305,7 +305,8 @@ def current_value(record: Record, field_name: str) -> JsonValue:
 def _same(a: JsonValue, b: JsonValue) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         keys = set(a) | set(b)
-        return all(_same(a.get(k), b.get(k)) for k in keys)
+        # a field left out and the same field empty are one value (`also_sources: []` is its default)
+        return all(_same(a.get(k), b.get(k)) or (a.get(k) in (None, []) and b.get(k) in (None, [])) for k in keys)
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
         return float(a) == float(b)
     return a == b

@@ -1063,8 +1063,6 @@ def undo(
     from policy_tracker import store
     from policy_tracker.changes import plan_undo, region_of, task_of
 
-    if change is not None and not change.strip():
-        raise PtrackError("no change set given (an empty argument)", fix="Give a change id from `ptrack log`, or none")
     ws = _workspace(data)
     target = change.strip() if change is not None else store.newest_change(ws)
     if target is None:

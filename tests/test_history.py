@@ -56,12 +56,6 @@ def test_undo_twice_steps_further_back_instead_of_undoing_the_undo(runner: CliRu
     _refused(runner, ws_dir, ["undo"], "nothing to undo")
 
 
-def test_undo_with_an_empty_id_is_refused_not_taken_as_the_last(runner: CliRunner, ws_dir: Path) -> None:
-    _ok(runner, "update", "T08", "-r", "31", "-s", "in_progress")
-    _refused(runner, ws_dir, ["undo", ""], "no change set given")
-    _refused(runner, ws_dir, ["undo", "  "], "no change set given")
-
-
 # ---------------------------------------------------------------------------------------------- times (item 8)
 
 
