@@ -70,7 +70,9 @@ GOALS, CHAPTERS, REGIONS = "goals.yaml", "chapters.yaml", "regions.yaml"
 DATASET_FILES = (MARKER, GOALS, CHAPTERS, REGIONS)
 TASK_FILE_RE = re.compile(r"^T\d{2}\.yaml$")
 _TASK_LIKE_RE = re.compile(r"^[Tt]\d+\.ya?ml$")  # names someone meant as a task file
-MAX_FILE_BYTES = 2 * 1024 * 1024  # a task record with years of history stays far below this
+MAX_FILE_BYTES = 2 * 1024 * 1024  # the configuration files (ptrack.yaml, goals, chapters, regions): a guard
+MAX_RECORD_BYTES = 64 * 1024 * 1024  # a task file or record: decades of history fit; a hostile file does not
+UNDO_RESERVE_BYTES = 1024 * 1024  # a change may fill a record up to the limit less this, so that undo always fits
 ENV_DATA = "PTRACK_DATA"
 
 # ---------------------------------------------------------------------------------------------- YAML
@@ -179,25 +181,53 @@ def read_text(path: Path) -> str:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The bytes of a workspace file, refusing what is too large."""
+    """The bytes of a workspace file, refusing what is too large, not a regular file (a FIFO, a device: read
+    without waiting and with a bound) or, for a record or task file, a symbolic link."""
     shown = display_path(path)
+    limit = _read_limit(path.name)
+    record = bool(_TASK_LIKE_RE.match(path.name))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if record:
+        flags |= getattr(os, "O_NOFOLLOW", 0)  # records are plain files: a link could lead outside the workspace
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _FileProblem(Problem(shown, None, None, f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,} limit"))
-        return path.read_bytes()
+        fd = os.open(path, flags)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise _FileProblem(
+                Problem(shown, None, None, "a symbolic link: ptrack reads records only as plain files; put the file itself here")
+            ) from None
+        raise _FileProblem(Problem(shown, None, None, f"cannot read: {e.strerror}")) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _FileProblem(Problem(shown, None, None, f"not a regular file but {_file_kind(st.st_mode)}: remove it"))
+        if st.st_size > limit:
+            raise _FileProblem(Problem(shown, None, None, f"file is {st.st_size:,} bytes, over the {limit:,} limit"))
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(limit + 1)  # the bound holds even if the file grows meanwhile; _decode refuses the excess
     except OSError as e:
         raise _FileProblem(Problem(shown, None, None, f"cannot read: {e.strerror}")) from None
+    finally:
+        os.close(fd)
+
+
+def _read_limit(name: str) -> int:
+    """Task files and records grow with their history: their limit guards against hostile files, not real use."""
+    return MAX_RECORD_BYTES if _TASK_LIKE_RE.match(name) else MAX_FILE_BYTES
 
 
 def _decode(raw: bytes, shown: str) -> str:
-    if len(raw) > MAX_FILE_BYTES:
-        raise _FileProblem(Problem(shown, None, None, f"file is {len(raw):,} bytes, over the {MAX_FILE_BYTES:,} limit"))
+    limit = _read_limit(Path(shown).name)
+    if len(raw) > limit:
+        raise _FileProblem(Problem(shown, None, None, f"file is {len(raw):,} bytes, over the {limit:,} limit"))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise _FileProblem(Problem(shown, line, None, "not UTF-8 text: save the file as UTF-8")) from None
+
+
+_CONFLICT_MARKER = re.compile(r"^(?:<{7}|={7}|>{7}|\|{7})(?: |$)", re.M)
 
 
 def parse_yaml(text: str, shown: str) -> Any:
@@ -209,6 +239,11 @@ def parse_yaml(text: str, shown: str) -> Any:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as e:
+        conflict = _CONFLICT_MARKER.search(text)
+        if conflict is not None:
+            at = text.count("\n", 0, conflict.start()) + 1
+            fix = "keep the right lines and delete the <<<<<<<, ======= and >>>>>>> markers"
+            raise _FileProblem(Problem(shown, at, None, f"unresolved git conflict: {fix}")) from None
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
         message = " ".join(str(part) for part in (e.context, e.problem) if part)
@@ -302,6 +337,11 @@ def _validate(model: type[BaseModel], data: Any, path: Path, lines: _LineFinder)
             loc = err["loc"]
             problems.append(Problem(display_path(path), lines.line(path, loc), _loc_text(loc) or None, _error_message(err)))
         return None, problems
+    version = getattr(record, "schema_version", SCHEMA_VERSION)
+    if version > SCHEMA_VERSION and not isinstance(record, WorkspaceConfig):  # ptrack.yaml: _check_version says more
+        loc = ("schema_version",)
+        message = f"format version {version} is newer than this ptrack reads (up to {SCHEMA_VERSION}): upgrade ptrack"
+        return None, [Problem(display_path(path), lines.line(path, loc), "schema_version", message)]
     if isinstance(record, Task | RegionRecord):
         # a record is refused whole when its history does not lead to it: undo and --as-of would rebuild it wrongly
         found = [
@@ -381,6 +421,7 @@ def _copy_dataset_new(target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".ptrack-init-", dir=target.parent))
     try:
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private (0700); a workspace is a normal folder
         for f in _dataset_files(bundled_dataset()):
             shutil.copyfile(f, staging / f.name)
         staging.rename(target)
@@ -646,7 +687,25 @@ def _refresh(ix: Index, folders: set[str] | None, lines: _LineFinder, problems: 
         problems.extend(found)
         return record  # type: ignore[no-any-return]
 
-    ix.refresh(_record_files(ix.root, folders), None if folders is None else sorted(folders), load)
+    ix.refresh(_plain_files(_record_files(ix.root, folders), problems), None if folders is None else sorted(folders), load)
+
+
+def _plain_files(files: list[Path], problems: list[Problem]) -> list[Path]:
+    """The regular files among `files`; a link, FIFO or device under records/ is reported, never read (a FIFO
+    would block, a device never end, a link could lead outside the workspace)."""
+    plain = []
+    for f in files:
+        try:
+            mode = os.lstat(f).st_mode
+        except OSError:
+            continue  # removed meanwhile
+        if stat.S_ISREG(mode):
+            plain.append(f)
+        elif stat.S_ISLNK(mode):
+            problems.append(Problem(display_path(f), None, None, "a symbolic link: ptrack reads records only as plain files"))
+        else:
+            problems.append(Problem(display_path(f), None, None, f"not a regular file but {_file_kind(mode)}: remove it"))
+    return plain
 
 
 def with_records(ws: Workspace, work: Callable[[Callable[[str, str], Task | RegionRecord]], _T]) -> _T:
@@ -868,7 +927,7 @@ def locked(root: Path, timeout: float = LOCK_TIMEOUT_S, *, read_only_ok: bool = 
     """
     path = root / LOCK_FILE
     try:
-        handle = open(path, "a+b")  # noqa: SIM115 - held for the whole block
+        handle = _open_lock(path)
     except OSError as e:
         if read_only_ok and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             yield
@@ -889,6 +948,10 @@ def locked(root: Path, timeout: float = LOCK_TIMEOUT_S, *, read_only_ok: bool = 
     finally:
         _unlock(handle)
         handle.close()
+
+
+def _open_lock(path: Path) -> IO[bytes]:
+    return open(path, "a+b")  # held for the whole block by the caller
 
 
 def _wait_for_lock(handle: IO[bytes], timeout: float) -> None:
@@ -1339,8 +1402,8 @@ def change_records(
     a full disk or a signal leaves the workspace wholly before or wholly after the change set. Raises
     PtrackError (nothing written), or Interrupted saying which of the two states a signal left.
     """
-    with locked(root):
-        recovered = journal.recover(root)
+    with locked(root, read_only_ok=dry_run):
+        recovered = journal.recover(root) if not dry_run else None
         if recovered:
             logging.getLogger(__name__).warning(recovered)
         staged: list[Written] = []
@@ -1361,6 +1424,7 @@ def change_records(
                 after = _rewrite(before, record_plan.changes, entry)
             _parse_record(path, after, task, region)  # never write what would not load
             staged.append(Written(path, entry, before, after, old, _encode_like(after, old)))
+            _check_size(staged[-1], undo=stamp.undoes is not None)
         if not dry_run:
             journal.apply_change_set(root, [journal.FileChange(w.path, w.old, w.new) for w in staged], change=stamp.change)
         return staged
@@ -1447,6 +1511,16 @@ def _drop_retired(root: Path, retired: dict[str, str], files: list[journal.FileC
 
 
 _BOM = b"\xef\xbb\xbf"
+
+
+def _check_size(w: Written, *, undo: bool) -> None:
+    """Never write what the reader would refuse; a change leaves room for its undo, so undo always works."""
+    limit = MAX_RECORD_BYTES if undo else MAX_RECORD_BYTES - UNDO_RESERVE_BYTES
+    if len(w.new) > limit:
+        raise PtrackError(
+            f"{display_path(w.path)} would be {len(w.new):,} bytes, over the {limit:,} a record may hold",
+            fix="Nothing was written. Its history is too long for one file: ask the maintainers to archive it",
+        )
 
 
 def _record_bytes(path: Path) -> bytes:

@@ -199,7 +199,7 @@ def test_validate_catches_what_a_merge_can_break(ws_dir: Path) -> None:
     problems = "\n".join(str(p) for p in info.value.problems)
     assert "records/32/T08.yaml:2: task: this is the record of T08 in 31" in problems
     assert "records/99/T09.yaml:3: region: unknown region 99" in problems
-    assert "records/33/T08.yaml:2: not valid YAML" in problems
+    assert "records/33/T08.yaml:1: unresolved git conflict" in problems
     assert ".T08.yaml.abc.tmp: left over from an interrupted write" in problems
 
 
