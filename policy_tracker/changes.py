@@ -329,6 +329,13 @@ def plan_undo(record: Record, entry: HistoryEntry) -> RecordChange:
                 f"cannot undo {entry.change}: {plan.task} {plan.region} {change.field} has changed since (now {now})",
                 fix="Make the change you want with `ptrack update`",
             )
+        earlier = _side_by_side(record, entry, change)
+        if earlier is not None:
+            raise PtrackError(
+                f"cannot undo {entry.change}: it changed {change.field} from {_short(change.old)}, but {earlier.change}"
+                f" by {earlier.by} had set it to something else before (a merge kept both?); undoing would drop that change",
+                fix="Make the change you want with `ptrack update`",
+            )
         plan.changes.append(Change(field=change.field, old=change.new, new=change.old))
     return plan
 
@@ -336,10 +343,11 @@ def plan_undo(record: Record, entry: HistoryEntry) -> RecordChange:
 def history_problems(record: Record) -> list[tuple[tuple[int | str, ...], str]]:
     """Where a record's history does not lead to the record as it is: (location, message) pairs, [] when it does.
 
-    The history model: entries in the order they were recorded; `revision` counts them; each field's changes
-    chain (a change's `old` is the previous change's `new` of that field) and the last one's `new` is the
-    field's current value. A git merge that kept both sides of a conflict, or a hand edit of a recorded field,
-    breaks this; `undo` and `--as-of` would then silently rebuild the wrong record, so such a record is refused.
+    The history model: entries in time order; `revision` counts them; the last change of each field ends where
+    the record is (its `new` is the field's current value), except for a field a merge left in `conflicts`,
+    which waits for a person to choose. A hand edit of a recorded field breaks this, and so does a git merge
+    resolved by hand that kept the wrong revision. (Two changes of one field made side by side, each from the
+    same old value, are left to `undo`, which refuses to revert the later one: see `plan_undo`.)
     """
     found: list[tuple[tuple[int | str, ...], str]] = []
     n = len(record.history)
@@ -347,19 +355,14 @@ def history_problems(record: Record) -> list[tuple[tuple[int | str, ...], str]]:
         found.append(
             (("revision",), f"revision is {record.revision} but the history has {n} entries: it counts them, so set it to {n}")
         )
+    waiting = {c.field for c in getattr(record, "conflicts", [])}
     last: dict[str, tuple[int, JsonValue]] = {}
     for i, entry in enumerate(record.history):
-        for j, change in enumerate(entry.changes):
-            if change.field in last and not _same(last[change.field][1], change.old):
-                earlier = record.history[last[change.field][0]].change
-                found.append((
-                    ("history", i, "changes", j, "old"),
-                    f"{change.field} was {_short(last[change.field][1])} after change {earlier}, but change {entry.change}"
-                    f" starts from {_short(change.old)}: two changes were made side by side (a merge kept both?);"
-                    " keep the one that holds and record the other again with `ptrack update`",
-                ))  # fmt: skip
+        for change in entry.changes:
             last[change.field] = (i, change.new)
     for name, (i, new) in last.items():
+        if name in waiting:
+            continue
         try:
             now = current_value(record, name)
         except PtrackError:
@@ -369,6 +372,21 @@ def history_problems(record: Record) -> list[tuple[tuple[int | str, ...], str]]:
             found.append((
                 ("history", i),
                 f"the history ends with {name} = {_short(new)} but the record holds {_short(now)}: it was changed"
-                " without ptrack; put the value back, or record the change with `ptrack update`",
+                " without ptrack; put the value back, then make the change with `ptrack update`",
             ))  # fmt: skip
     return found
+
+
+def _side_by_side(record: Record, entry: HistoryEntry, change: Change) -> HistoryEntry | None:
+    """The entry before `entry` that changed the same field to something else than `entry` started from: two
+    changes made side by side (a merge kept both); reverting the later would silently drop the earlier."""
+    before: tuple[HistoryEntry, Change] | None = None
+    for other in record.history:
+        if other.change == entry.change:
+            break
+        for c in other.changes:
+            if c.field == change.field:
+                before = (other, c)
+    if before is None or _same(before[1].new, change.old):
+        return None
+    return before[0]

@@ -118,21 +118,20 @@ def test_a_history_in_utc_with_z_works_in_every_command(runner: CliRunner, ws_di
 
 
 def test_a_merge_that_kept_both_sides_is_reported_and_crashes_nothing(runner: CliRunner, ws_dir: Path) -> None:
-    # Shanghai and the province both moved T08 on from not_started; resolving the conflict kept both entries
-    _write_history(
-        ws_dir,
-        revision=1,
-        status="blocked",
-        entries=_entry("20260501T100000-aaaaaa", "2026-05-01T10:00:00+08:00", "not_started", "in_progress")
-        + _entry("20260502T100000-bbbbbb", "2026-05-02T10:00:00+08:00", "not_started", "blocked"),
+    # Shanghai and the province both moved T08 on from not_started; resolving the conflict by hand kept both entries
+    entries = _entry("20260501T100000-aaaaaa", "2026-05-01T10:00:00+08:00", "not_started", "in_progress") + _entry(
+        "20260502T100000-bbbbbb", "2026-05-02T10:00:00+08:00", "not_started", "blocked"
     )
-    out = _refused(runner, ws_dir, ["validate"], "records/31/T08.yaml:4: revision: revision is 1 but the history has 2 entries")
-    assert "records/31/T08.yaml:19: history[1].changes[0].old: status was in_progress after change 20260501T100000-aaaaaa" in out
-    assert "a merge kept both?" in out
-    # every command that reads the record refuses it cleanly, instead of a revision of -1 or a silent wrong undo
+    path = _write_history(ws_dir, revision=1, status="blocked", entries=entries)
+    _refused(runner, ws_dir, ["validate"], "records/31/T08.yaml:4: revision: revision is 1 but the history has 2 entries")
+    # every command that reads the record refuses it cleanly, instead of computing a revision of -1
     _refused(runner, ws_dir, ["progress", "--region", "31", "--as-of", "2026-05-01"], "revision is 1 but the history has 2")
-    _refused(runner, ws_dir, ["undo"], "a merge kept both?")
-    _refused(runner, ws_dir, ["update", "T08", "-r", "31", "-s", "completed", "-m", "x"], "a merge kept both?")
+    path.write_text(path.read_text(encoding="utf-8").replace("revision: 1", "revision: 2"), encoding="utf-8")
+    assert "OK" in _ok(runner, "validate")
+    _ok(runner, "progress", "--region", "31", "--as-of", "2026-05-01")
+    # undo must not revert B's change to not_started: that would silently drop A's in_progress
+    out = _refused(runner, ws_dir, ["undo"], "20260501T100000-aaaaaa by 王芳 had set it to something else before")
+    assert "a merge kept both?" in out
 
 
 def test_a_record_edited_by_hand_behind_its_history_is_reported_and_undo_does_not_drop_it(
