@@ -21,7 +21,10 @@ OPTIONS = set(_option_names(update))
 
 # What a person may type as a note or a source: any Unicode text that says something (blank text is refused,
 # and a value that is exactly one of update's options is refused as a slip).
-words = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "" and s.strip() not in OPTIONS)
+# A command line cannot carry NUL (the OS ends the argument there), so a person can never type it.
+words = st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=40).filter(
+    lambda s: s.strip() != "" and s.strip() not in OPTIONS
+)
 numbers = st.floats(allow_nan=False, allow_infinity=False)
 periods = st.dates(min_value=dt.date(1949, 1, 1), max_value=dt.date(2100, 12, 31)).flatmap(
     lambda d: st.sampled_from([f"{d:%Y}", f"{d:%Y-%m}", d.isoformat()])
