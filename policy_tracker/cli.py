@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import io
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from policy_tracker import __version__
 from policy_tracker.errors import Interrupted, PtrackError, WorkspaceInvalid
@@ -22,8 +23,73 @@ if TYPE_CHECKING:
     from policy_tracker.progress import TaskProgress
     from policy_tracker.store import Written
 
+# Typer's validation of an option's value speaks pydantic: these say the same as a sentence.
+_TYPE_WORDS = {
+    "Input should be a valid number, unable to parse string as a number": "is not a number: give a plain number, such as 68.2",
+    "Input should be a valid integer, unable to parse string as an integer": "is not a whole number: give one, such as 2030",
+    "Input should be a valid integer, got a number with a fractional part": "is not a whole number: give one, such as 2030",
+}
+
+
+# The base of Typer's usage errors, reached through its public BadParameter: typer 0.26-0.28 export no name for
+# it (later ones call its base typer.TyperException), and Click itself must not be imported.
+_USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class _OneLineUsageErrors(TyperGroup):
+    """The `ptrack` group, whose usage errors (a missing option, an unknown one, a value of the wrong type) end
+    as one line `Error: what. How to fix.` on stderr with Typer's exit code 2, like every other error, instead
+    of Typer's usage text and boxed panel."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        extra["windows_expand_args"] = windows_expand_args
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        words = list(sys.argv[1:] if args is None else args)
+        try:
+            # Not standalone: Typer hands its usage errors back instead of printing them in a panel.
+            result = super().main(words, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.Abort:
+            print("Aborted!", file=sys.stderr)
+            sys.exit(1)
+        except _USAGE_ERROR as e:
+            if type(e).__name__ == "NoArgsIsHelpError":  # bare `ptrack`: Typer has already shown the help
+                sys.exit(getattr(e, "exit_code", 2))
+            print(f"Error: {_shown(self._usage_line(e, words))}", file=sys.stderr)
+            sys.exit(getattr(e, "exit_code", 2))
+        sys.exit(result if isinstance(result, int) else 0)  # an int is typer.Exit's code
+
+    def _usage_line(self, e: Exception, words: list[str]) -> str:
+        ctx = getattr(e, "ctx", None)
+        command = ctx.command_path if ctx is not None else "ptrack"
+        message = " ".join(getattr(e, "format_message", e.__str__)().split())
+        option = getattr(e, "option_name", None)
+        if option and ctx is not None and ctx.parent is None:  # an option given before the command's name
+            for name in self.list_commands(ctx):
+                sub = self.get_command(ctx, name)
+                if sub is not None and any(option in (*p.opts, *p.secondary_opts) for p in sub.params):
+                    named = next((w for w in words if w in self.list_commands(ctx)), "COMMAND")
+                    return f"{option} goes after the command name: write ptrack {named} {option} …"
+        param = getattr(e, "param", None)
+        for pydantic_text, sentence in _TYPE_WORDS.items():
+            if pydantic_text in message and param is not None:
+                given = next((words[i + 1] for i, w in enumerate(words[:-1]) if w in param.opts), None)
+                flag = max(param.opts, key=len)
+                return f"{flag}: " + (f"'{given}' {sentence}" if given is not None else sentence.replace("is not", "not"))
+        return f"{message.rstrip('.')}. See '{command} -h' for its options."
+
+
 app = typer.Typer(
     name="ptrack",
+    cls=_OneLineUsageErrors,
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_show_locals=False,

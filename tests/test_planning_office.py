@@ -62,3 +62,28 @@ def test_import_finds_the_author_in_the_workspace_git_config_from_any_folder(
     assert code == 0, err
     record = store.load_record(ws_dir, "T08", "320100")
     assert record is not None and record.history[-1].by == "王五"
+
+
+IND = "old_compound_renovation_starts"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["target", "T08", "-r", "南京", "-i", IND, "--value", "0.2", "--year", "2026", "--from", "p", "--source", "s"],
+         "Missing option '--note' / '-m'. See 'ptrack target -h'"),
+        (["baseline", "T08", "-i", IND, "--value", "abc", "--date", "2024", "--source", "s", "-m", "n"],
+         "--value: 'abc' is not a number"),
+        (["target", "T08", "-i", IND, "--value", "1", "--year", "20x6", "--from", "p", "--source", "s", "-m", "n"],
+         "--year: '20x6' is not a whole number"),
+        (["--data", "somewhere", "export"], "--data goes after the command name: write ptrack export --data"),
+        (["list", "--colour", "red"], "No such option: --colour. See 'ptrack list -h'"),
+        (["nosuch"], "No such command 'nosuch'"),
+    ],
+)  # fmt: skip
+def test_a_usage_error_is_one_line(runner: CliRunner, ws_dir: Path, args: list[str], expected: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert expected in result.stderr
+    assert "Input should be" not in result.stderr
