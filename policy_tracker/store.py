@@ -685,6 +685,12 @@ def _refresh(ix: Index, folders: set[str] | None, lines: _LineFinder, problems: 
             return None
         record, found = _validate(RegionRecord, data, path, lines)
         problems.extend(found)
+        if record is not None and (record.task != path.stem or record.region != path.parent.name):
+            # filed under the wrong path (a bad merge, a copy): refused, not read as the record of either place
+            where = f"{RECORDS}/{record.region}/{record.task}.yaml"
+            message = f"this is the record of {record.task} in {record.region}; it belongs at {where}"
+            problems.append(Problem(shown, lines.line(path, ("task",)), "task", message))
+            return None
         return record  # type: ignore[no-any-return]
 
     ix.refresh(_plain_files(_record_files(ix.root, folders), problems), None if folders is None else sorted(folders), load)

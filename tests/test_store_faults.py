@@ -155,3 +155,11 @@ def test_a_read_only_workspace_accepts_dry_runs_and_reads(
     assert _run(runner, "log")[0] == 0
     code, out = _run(runner, "update", "T08", "-r", "31", "-s", "in_progress")
     assert code == 1 and "cannot lock the workspace: Read-only file system" in out
+
+
+def test_a_record_under_the_wrong_path_is_reported_not_used(runner: CliRunner, ws_dir: Path) -> None:
+    assert _run(runner, "update", "T08", "-r", "31", "-s", "in_progress")[0] == 0
+    (ws_dir / "records" / "32").mkdir()
+    (ws_dir / "records" / "31" / "T08.yaml").rename(ws_dir / "records" / "32" / "T08.yaml")  # a bad merge, a copy
+    code, out = _run(runner, "list", "--region", "32", "-f", "csv")
+    assert code == 1 and "records/32/T08.yaml:2: task: this is the record of T08 in 31" in out
