@@ -811,8 +811,8 @@ def update(
 
       ptrack update T09 --region 江苏省 --next "四季度完成管网改造资金拨付"
     """
-    from policy_tracker import query, store
-    from policy_tracker.changes import Edit, plan_edit
+    from policy_tracker import query
+    from policy_tracker.changes import Edit
 
     tid = query.parse_task_id(task)
     ws = _workspace(data)
@@ -837,17 +837,7 @@ def update(
     )
     if edit.is_empty() and edit.rationale is None:
         edit = _ask(definition.id, code, ws)
-    who = _who(by, ws.root)
-    stamp = _stamp(who)
-    names = {i.id: i.name_zh for i in definition.indicators}
-    written = store.change_records(
-        ws.root,
-        [(tid, code)],
-        lambda record: plan_edit(record, edit, indicators=names, require_evidence=ws.config.require_evidence, stamp=stamp),
-        stamp,
-        dry_run=dry_run,
-    )
-    _report_written(written, ws, stamp, dry_run)
+    _write_edit(ws, definition, edit, _stamp(_who(by, ws.root)), tid, code, dry_run)
 
 
 def _observation(
@@ -924,7 +914,7 @@ def _current_indicator(ws: Workspace, tid: str, code: str, indicator: str) -> An
     return _indicator_data(record, indicator) if record is not None else None
 
 
-def _write_figures(ws: Workspace, definition: Any, edit: Any, stamp: Any, tid: str, code: str, dry_run: bool) -> None:
+def _write_edit(ws: Workspace, definition: Any, edit: Any, stamp: Any, tid: str, code: str, dry_run: bool) -> None:
     from policy_tracker import store
     from policy_tracker.changes import plan_edit
 
@@ -1013,7 +1003,7 @@ def target(
         )
     targets = [t.model_dump(mode="json", exclude_defaults=True) for t in kept] or None
     definition, edit, stamp, tid, code = _figure_edit(ws, task, region, "targets", targets, indicator, note, source, by)
-    _write_figures(ws, definition, edit, stamp, tid, code, dry_run)
+    _write_edit(ws, definition, edit, stamp, tid, code, dry_run)
 
 
 @command("baseline")
@@ -1048,7 +1038,7 @@ def baseline(
         raise PtrackError(f"'{date}' is not a date", fix="Write --date YYYY, YYYY-MM or YYYY-MM-DD") from None
     figure = new.model_dump(mode="json", exclude_defaults=True)
     definition, edit, stamp, tid, code = _figure_edit(ws, task, region, "baseline", figure, indicator, note, source, by)
-    _write_figures(ws, definition, edit, stamp, tid, code, dry_run)
+    _write_edit(ws, definition, edit, stamp, tid, code, dry_run)
 
 
 @command("log")

@@ -90,7 +90,8 @@ def signals_held() -> Iterator[list[int]]:
             signal.signal(s, handler)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in `folder` durable (a no-op on Windows, which cannot open a folder)."""
     if sys.platform == "win32":  # pragma: no cover - Windows cannot open a directory
         return
     fd = os.open(folder, os.O_RDONLY)
@@ -165,7 +166,7 @@ def _restore(files: Sequence[FileChange], journal: Path) -> None:
             _install(tmp, f.path)
         touched.add(f.path.parent)
     for folder in touched:
-        _fsync_dir(folder)
+        fsync_dir(folder)
 
 
 def _relative(root: Path, path: Path) -> str:
@@ -212,8 +213,8 @@ def apply_change_set(root: Path, files: Sequence[FileChange], *, change: str) ->
                 manifest = {"format": _FORMAT, "change": change, "files": entries}
                 _write_synced(journal / f"{MANIFEST}.tmp", json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
                 os.replace(journal / f"{MANIFEST}.tmp", journal / MANIFEST)
-                _fsync_dir(journal)
-                _fsync_dir(root)
+                fsync_dir(journal)
+                fsync_dir(root)
         except OSError as e:
             _discard(journal, made)
             raise PtrackError(
@@ -273,7 +274,7 @@ def _roll_forward(root: Path, entries: list[dict[str, Any]], journal: Path) -> N
         folders.add(target.parent)
         checkpoint(f"replace:{k}")
     for folder in folders:
-        _fsync_dir(folder)
+        fsync_dir(folder)
     checkpoint("done")
 
 

@@ -1051,7 +1051,7 @@ def atomic_write(path: Path, text: str | bytes, expected: bytes | None) -> None:
     finally:
         with suppress(FileNotFoundError):
             tmp.unlink()
-    _fsync_dir(path.parent)
+    journal.fsync_dir(path.parent)
 
 
 def write_output(path: Path, data: bytes) -> None:
@@ -1117,16 +1117,6 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
-
-
-def _fsync_dir(folder: Path) -> None:
-    if sys.platform == "win32":  # pragma: no cover - Windows cannot open a directory
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @functools.cache
