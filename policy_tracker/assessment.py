@@ -112,6 +112,10 @@ def _start(date: str) -> dt.date:
 
 
 def years_between(start: dt.date, end: dt.date) -> float:
+    """Years from `start` to `end`: whole calendar years between the same day of the year (2024-12-31 to 2025-12-31
+    is 1, so a change of 0.11 in a year reads 0.11/yr, not 0.1101), else days / 365.25."""
+    if (start.month, start.day) == (end.month, end.day):
+        return float(end.year - start.year)
     return (end - start).days / DAYS_PER_YEAR
 
 
@@ -150,7 +154,10 @@ def is_span(t: Target) -> bool:
     return t.year is None and bool(_SPAN.search(t.period or ""))
 
 
-def _when(t: Target) -> str:
+def target_when(t: Target) -> str:
+    """When a target is due, as text: its year, else the period its plan names (每年, 2021-2025, 经过5年的努力 …).
+
+    The one way every output writes it, so a target without a year never prints "None"."""
     return str(t.year) if t.year is not None else t.period or ""
 
 

@@ -37,3 +37,19 @@ def short_address(address: str, limit: int = 80) -> str:
     head, tail = parts.netloc, text[len(parts.netloc) :]
     keep = max(12, limit - len(head) - 1)
     return f"{head}{tail[: keep // 2]}…{tail[-(keep - keep // 2) :]}"
+
+
+def plan_text(target_from: str, issued: str | None, lang: str) -> str:
+    """The plan a target comes from, as the reader's language allows.
+
+    `target_from` is stored as written, often a Chinese plan name with an English note about it
+    ('《…纲要》(adopted 2026-03-12), as summarised by 健康报'). In Chinese output the note is left out: the plan's
+    name in 《》 and the date it was issued ('《…纲要》（2026-03-12）'); text without a 《》 name, or without Latin
+    letters, is shown as stored.
+    """
+    import re
+
+    name = re.search(r"《[^》]+》", target_from)
+    if lang != "zh" or name is None or not re.search(r"[A-Za-z]", target_from):
+        return target_from
+    return name.group(0) + (f"（{issued}）" if issued else "")

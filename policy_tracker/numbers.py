@@ -26,3 +26,36 @@ def format_number(value: float) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+COMPUTED_DECIMALS = 2  # projections and rates are estimates: two decimals, never float noise
+
+
+def format_computed(value: float) -> str:
+    """A computed figure (a projection, a rate per year, a year reached) as text: rounded to two decimals,
+    trailing zeros dropped, thousands separated: 71.0793698630137 -> "71.08", -1830.4 -> "-1,830.4", 0.5 -> "0.5".
+
+    Stored (published) figures go through `format_number` instead, which keeps every digit. A non-zero value that
+    two decimals would show as 0 keeps two significant digits (0.0042 -> "0.0042"), so a small change never reads
+    as no change.
+    """
+    if not math.isfinite(value):
+        return repr(value)
+    rounded = round(value, COMPUTED_DECIMALS)
+    if rounded == 0 and value != 0:
+        return f"{value:.2g}"
+    text = f"{rounded:,.{COMPUTED_DECIMALS}f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def round_computed(value: float | None) -> float | None:
+    """A computed figure for JSON: rounded as `format_computed` shows it (a share as a fraction: 0.3 is 30 %)."""
+    if value is None or not math.isfinite(value):
+        return value
+    rounded = round(value, COMPUTED_DECIMALS)
+    return float(f"{value:.2g}") if rounded == 0 and value != 0 else rounded + 0.0
+
+
+def format_share(value: float) -> str:
+    """A computed share (progress, time elapsed, coverage) as a whole percent: 0.2398 -> "24%"."""
+    return f"{round(value * 100)}%"

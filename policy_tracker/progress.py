@@ -24,6 +24,7 @@ from policy_tracker.assessment import (
     assess_indicator,
     cagr_check,
     period_end,
+    target_when,
 )
 from policy_tracker.changes import parse_figure_field, parse_observation_field
 from policy_tracker.models import (
@@ -401,18 +402,8 @@ def component_summary(
             zh,
             en,
             "green" if k == "met" else "red" if k == "missed" else "grey",
-            tuple(
-                f"{e.name('zh')} ({m.target.year or m.target.period})"
-                for e in entries
-                for m in e.progress.milestones
-                if m.outcome == k
-            ),
-            tuple(
-                f"{e.name('en')} ({m.target.year or m.target.period})"
-                for e in entries
-                for m in e.progress.milestones
-                if m.outcome == k
-            ),
+            tuple(f"{e.name('zh')} ({target_when(m.target)})" for e in entries for m in e.progress.milestones if m.outcome == k),
+            tuple(f"{e.name('en')} ({target_when(m.target)})" for e in entries for m in e.progress.milestones if m.outcome == k),
         )
         for k, (zh, en) in OUTCOME_LABELS.items()
         if k in EARLIER

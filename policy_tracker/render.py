@@ -18,10 +18,11 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from policy_tracker.assessment import target_when
 from policy_tracker.changes import change_lines
 from policy_tracker.clock import ZONE_LABEL, china_day, minute_text
 from policy_tracker.csvfile import csv_text
-from policy_tracker.figures import figure_text, source_text
+from policy_tracker.figures import figure_text, plan_text, source_text
 from policy_tracker.markdown import md_cell, md_table
 from policy_tracker.matrix import Matrix, cell_lines, cell_tone, region_name
 from policy_tracker.models import (
@@ -35,7 +36,8 @@ from policy_tracker.models import (
     Workspace,
     latest_observation,
 )
-from policy_tracker.numbers import format_number
+from policy_tracker.numbers import format_computed, format_number, format_share
+from policy_tracker.numbers import round_computed as _r
 from policy_tracker.progress import (
     CONTRADICTION_ZH,
     REASON_LABELS,
@@ -59,12 +61,12 @@ STATUS_STYLE = {
     "deferred": "yellow",
 }
 RATING_STYLE = {"green": "green", "amber": "yellow", "red": "red"}
-BASIS_LABEL = {"verbatim": "原文 verbatim", "secondary": "转述 secondary"}
+BASIS_LABEL = {"verbatim": ("原文", "verbatim"), "secondary": ("转述", "secondary")}
 TEXT_RECOVERED_LABEL = {
-    "verbatim_complete_probable": "原文基本完整 official text, probably complete",
-    "verbatim_partial": "部分原文 official text, in part",
-    "secondary_only": "仅有转述 press summaries only",
-    "title_only": "仅有标题 title only: text not recovered",
+    "verbatim_complete_probable": ("原文基本完整", "official text, probably complete"),
+    "verbatim_partial": ("部分原文", "official text, in part"),
+    "secondary_only": ("仅有转述", "press summaries only"),
+    "title_only": ("仅有标题", "title only: text not recovered"),
 }
 
 
@@ -99,9 +101,10 @@ def _status_text(status: str, lang: Lang) -> Text:
     return Text(status_label(status, lang), style=STATUS_STYLE[status])
 
 
-def region_label(ws: Workspace, code: str) -> str:
+def region_label(ws: Workspace, code: str, lang: Lang = "both") -> str:
+    """'32 江苏省'; '32 Jiangsu' with --lang en."""
     region = ws.regions_by_code.get(code)
-    return f"{code} {region.zh}" if region else code
+    return f"{code} {region.en if lang == 'en' else region.zh}" if region else code
 
 
 def _counts_line(records: Sequence[Task | RecordRow], lang: Lang) -> str:
@@ -268,6 +271,10 @@ def _indicator_block(ind: Indicator, data: Indicator | IndicatorData | None, lan
     latest = latest_observation(observations)
     target = next((t for t in reversed(data.targets) if t.value is not None), None) if data else None
     name = plain("• " + pick(ind.name_zh, ind.name_en, lang, " · "), "bold") + plain(f"  [{ind.unit}]", "dim")
+
+    def word(zh: str, en: str) -> str:  # a label in the command's language
+        return pick(zh, en, lang, " ")
+
     b = data.baseline if data else None
     base = _figure(b.value, None, b.date, b.unit, b.basis) if b else "—"
     words = [o for o in observations if o.value is None and o.value_text]
@@ -278,14 +285,14 @@ def _indicator_block(ind: Indicator, data: Indicator | IndicatorData | None, lan
         now = f"{latest.value_text} ({latest.date})"
     else:
         now = "—"
-    details = plain(f"基期 baseline {base} · 最新 latest {now} · 目标 target ")
+    details = plain(f"{word('基期', 'baseline')} {base} · {word('最新', 'latest')} {now} · {word('目标', 'target')} ")
     if target:
-        details += plain(_figure(target.value, target.comparator, target.year or target.period, target.unit, target.basis))
-        details += plain(f" — {target.target_from}", "dim")
+        details += plain(_figure(target.value, target.comparator, target_when(target), target.unit, target.basis))
+        details += plain(f" — {plan_text(target.target_from, target.issued, lang)}", "dim")
     else:
-        details.append("no numeric target", style="dim")
+        details.append(word("无数值目标", "no numeric target"), style="dim")
     if latest:
-        details += plain(f"\n来源 source: {source_text(latest.publisher, None, latest.source)}", "dim")
+        details += plain(f"\n{word('来源', 'source')}: {source_text(latest.publisher, None, latest.source)}", "dim")
     return Group(name, Padding(details, (0, 0, 0, 2)))
 
 
@@ -300,52 +307,59 @@ def task_panel(ws: Workspace, task: Task, record: Task | RegionRecord, lang: Lan
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold", no_wrap=True)
     head.add_column(overflow="fold")
-    head.add_row("任务 Task", f"{task.id} {task.label}{task.title_zh}\n{task.title_en}")
+
+    def word(zh: str, en: str) -> str:  # a label in the command's language
+        return pick(zh, en, lang, " ")
+
+    head.add_row(word("任务", "Task"), f"{task.id} " + pick(f"{task.label}{task.title_zh}", task.title_en, lang))
     if chapter:
-        head.add_row("章 Chapter", f"{chapter.label}、{chapter.title_zh}\n{chapter.title_en}")
-    head.add_row("目标 Serves", ", ".join(task.serves))
-    head.add_row("记录 Record", region_label(ws, region) + (f" · rev {record.revision}" if record.revision else ""))
-    head.add_row("状态 Status", Text(status_label(record.status, "both", " "), style=STATUS_STYLE[record.status]))
+        head.add_row(word("章", "Chapter"), pick(f"{chapter.label}、{chapter.title_zh}", chapter.title_en, lang))
+    head.add_row(word("目标", "Serves"), ", ".join(task.serves))
+    revision = f" · {word('版本', 'rev')} {record.revision}" if record.revision else ""
+    head.add_row(word("记录", "Record"), region_label(ws, region, lang) + revision)
+    head.add_row(word("状态", "Status"), Text(status_label(record.status, lang, " "), style=STATUS_STYLE[record.status]))
     if record.rating:
         r = record.rating
         rated = f"{r.level} — {r.rationale} ({r.by}, {china_day(instant(r.at))})"
-        head.add_row("评估 Rating", plain(rated, RATING_STYLE[r.level]))
-    head.add_row("牵头地区 Owner", region_label(ws, record.owner or region))
-    head.add_row("牵头单位 Lead", "、".join(record.lead_units) or Text("— (no source names one)", style="dim"))
-    head.add_row("配合单位 Co-op", "、".join(record.co_units) or Text("—", style="dim"))
-    head.add_row("原文 Text", TEXT_RECOVERED_LABEL[task.text_recovered])
+        head.add_row(word("评估", "Rating"), plain(rated, RATING_STYLE[r.level]))
+    head.add_row(word("牵头地区", "Owner"), region_label(ws, record.owner or region, lang))
+    no_lead = "—（无来源列出）" if lang == "zh" else "— (no source names one)"
+    head.add_row(word("牵头单位", "Lead"), "、".join(record.lead_units) or Text(no_lead, style="dim"))
+    head.add_row(word("配合单位", "Co-op"), "、".join(record.co_units) or Text("—", style="dim"))
+    head.add_row(word("原文", "Text"), word(*TEXT_RECOVERED_LABEL[task.text_recovered]))
     parts: list[Any] = [Panel(head, title=Text(task.id, style="bold"), title_align="left", box=box.ROUNDED)]
 
     if task.measures:
-        m_table = Table(title="举措 Measures", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+        m_table = Table(title=word("举措", "Measures"), box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
         m_table.add_column("#", no_wrap=True)
         m_table.add_column(pick("举措", "Measure", lang, " "), overflow="fold", ratio=1)
-        m_table.add_column("依据 Basis", no_wrap=True)
+        m_table.add_column(word("依据", "Basis"), no_wrap=True)
         for i, m in enumerate(task.measures, 1):
-            m_table.add_row(str(i), pick(m.zh, m.en, lang), BASIS_LABEL[m.basis])
+            m_table.add_row(str(i), pick(m.zh, m.en, lang), word(*BASIS_LABEL[m.basis]))
         parts.append(m_table)
     else:
-        parts.append(Text("举措尚未录入 Measures not yet encoded (the paragraph's text was not recovered).", style="yellow"))
+        not_yet = word("举措尚未录入（未找回该段原文）。", "Measures not yet encoded (the paragraph's text was not recovered).")
+        parts.append(Text(not_yet, style="yellow"))
 
     if task.indicators:
-        parts.append(Text("\n指标 Indicators", style="bold italic"))
+        parts.append(Text("\n" + word("指标", "Indicators"), style="bold italic"))
         parts.extend(_indicator_block(ind, _data_for(record, ind.id), lang) for ind in task.indicators)
 
     if task.sources:
-        parts.append(Text("\n来源 Sources\n", style="bold italic") + plain("\n".join(task.sources), "dim"))
+        parts.append(Text(f"\n{word('来源', 'Sources')}\n", style="bold italic") + plain("\n".join(task.sources), "dim"))
     notes = [*task.notes, *(record.notes if isinstance(record, RegionRecord) else [])]
     if notes:
-        parts.append(Text("\n备注 Notes\n", style="bold italic") + plain("\n".join(f"• {n}" for n in notes)))
+        parts.append(Text(f"\n{word('备注', 'Notes')}\n", style="bold italic") + plain("\n".join(f"• {n}" for n in notes)))
     if record.history:
-        h_table = Table(title="记录 History", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
-        for col in (f"When ({ZONE_LABEL})", "Who", "What", "Why"):
-            h_table.add_column(col, overflow="fold")
+        h_table = Table(title=word("记录", "History"), box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+        for col in (("时间", "When"), ("人员", "Who"), ("变更", "What"), ("原因", "Why")):
+            h_table.add_column(word(*col) + (f" ({ZONE_LABEL})" if col[1] == "When" else ""), overflow="fold")
         for h in reversed(record.history):
             why = "\n".join(x for x in (h.note, h.source) if x)
             h_table.add_row(minute_text(instant(h.at)), h.by, "\n".join(change_lines(h)), why)
         parts.append(h_table)
     else:
-        parts.append(Text("\n记录 History: no changes recorded yet.", style="dim"))
+        parts.append(Text("\n" + word("记录：尚无变更。", "History: no changes recorded yet."), style="dim"))
     return Group(*parts)
 
 
@@ -579,7 +593,8 @@ COLOUR_STYLE = {"green": "green", "amber": "yellow", "red": "red", "grey": "grey
 
 
 def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.4g}"
+    """A computed figure (projection, rate, year reached), rounded as everywhere; `_stored` is for published ones."""
+    return "—" if value is None else format_computed(value)
 
 
 def _stored(value: float | None) -> str:
@@ -588,7 +603,7 @@ def _stored(value: float | None) -> str:
 
 
 def _share(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+    return "—" if value is None else format_share(value)
 
 
 def _labelled(key: str, lang: Lang) -> Text:
@@ -640,6 +655,7 @@ def _goal_tables(g: GoalSummary, lang: Lang) -> list[Any]:
         for e in rows:
             p = e.progress
             if p.target is not None:
+                plan = plan_text(p.target.target_from, p.target.issued, lang)
                 progress = f"{_share(p.progress_raw)} / {_share(p.expected)}"
                 meets = (
                     "—"
@@ -649,7 +665,7 @@ def _goal_tables(g: GoalSummary, lang: Lang) -> list[Any]:
                     else pick("达不到", "would miss", lang, " ")
                 )
                 anticipated = (
-                    f"{p.target.comparator or ''}{_stored(p.target.value)} ({p.target.year}; {p.target.target_from}); "
+                    f"{p.target.comparator or ''}{_stored(p.target.value)} ({target_when(p.target)}; {plan}); "
                     + pick("按现速度", "at the observed rate", lang, " ")
                     + f" {_num(p.projected)} ({meets}), "
                     + pick("需每年", "needs", lang, " ")
@@ -675,7 +691,11 @@ def _goal_tables(g: GoalSummary, lang: Lang) -> list[Any]:
         table.add_column(pick("完成/时间", "Done/time", lang, " "), no_wrap=True)
         table.add_column(pick("评估", "Label", lang, " "), no_wrap=True)
         for e, y in ytd:
-            target = f"{_stored(y.target.value)} ({y.target.target_from})" if y.target else pick("无", "none", lang, " ")
+            target = (
+                f"{_stored(y.target.value)} ({plan_text(y.target.target_from, y.target.issued, lang)})"
+                if y.target
+                else pick("无", "none", lang, " ")
+            )
             table.add_row(
                 e.name(lang if lang != "both" else "zh"),
                 y.observation.period or "",
@@ -717,7 +737,7 @@ def _region_table(r: RegionSummary, ws: Workspace, lang: Lang) -> list[Any]:
         for m in r.members:
             if not m.reported:
                 table.add_row(
-                    region_label(ws, m.code),
+                    region_label(ws, m.code, lang),
                     f"0/{m.tasks_total}",
                     Text(pick("无记录（未报送）", "no records (not reported)", lang, " "), style="grey50"),
                     "",
@@ -733,7 +753,7 @@ def _region_table(r: RegionSummary, ws: Workspace, lang: Lang) -> list[Any]:
                 for k, n in m.data_counts.items()
                 if n
             )
-            table.add_row(region_label(ws, m.code), f"{m.reported}/{m.tasks_total}", status, data)
+            table.add_row(region_label(ws, m.code, lang), f"{m.reported}/{m.tasks_total}", status, data)
         parts.append(table)
     return parts
 
@@ -779,7 +799,7 @@ def progress_view(ws: Workspace, view: Overview, lang: Lang) -> Group:
             )
             table.add_row(
                 t.task.id,
-                region_label(ws, t.region),
+                region_label(ws, t.region, lang),
                 _status_text(t.status, lang),
                 Text(pick(*TASK_LABELS[t.data], lang, " "), style=COLOUR_STYLE[TASK_COLOUR[t.data]]),
                 Text(words, style="red") if words else "",
@@ -796,7 +816,7 @@ def progress_view(ws: Workspace, view: Overview, lang: Lang) -> Group:
         table.add_column(pick("最新说明", "Latest note", lang, " "), overflow="fold")
         for t, reasons in found:
             why = "; ".join(pick(*REASON_LABELS[k], lang, " ") for k in reasons)
-            table.add_row(t.task.id, region_label(ws, t.region), Text(why, style="red"), plain(t.latest_note or "—"))
+            table.add_row(t.task.id, region_label(ws, t.region, lang), Text(why, style="red"), plain(t.latest_note or "—"))
         parts.append(table)
     elif view.tasks:
         parts.append(
@@ -826,7 +846,7 @@ def progress_json(view: Overview, origins: Mapping[tuple[str, str], str | None] 
     def component(c: ComponentSummary) -> dict[str, Any]:
         return {
             "key": c.key, "label_zh": c.label_zh, "label_en": c.label_en, "horizon": c.horizon,
-            "total": c.total, "assessed": c.assessed, "coverage": c.coverage, "records": c.records,
+            "total": c.total, "assessed": c.assessed, "coverage": _r(c.coverage), "records": c.records,
             "counts": {x.key: {"n": x.n, "names": list(x.names_en)} for x in c.counts},
             "milestones": {x.key: {"n": x.n, "names": list(x.names_en)} for x in c.milestones},
         }  # fmt: skip
@@ -842,7 +862,7 @@ def progress_json(view: Overview, origins: Mapping[tuple[str, str], str | None] 
         {
             "goal": g.goal.id, "region": g.region, "headline_zh": g.headline.zh, "headline_en": g.headline.en,
             "data_from": g.data_from.isoformat() if g.data_from else None,
-            "data_to": g.data_to.isoformat() if g.data_to else None, "time_elapsed": g.time_elapsed,
+            "data_to": g.data_to.isoformat() if g.data_to else None, "time_elapsed": _r(g.time_elapsed),
             "records": g.records, "status_counts": g.status_counts, "data_counts": g.data_counts,
             "contradictions": g.contradictions, "overall": component(g.overall),
             "components": [component(c) for c in g.components],
@@ -859,10 +879,10 @@ def progress_json(view: Overview, origins: Mapping[tuple[str, str], str | None] 
             "indicators": [
                 {"id": p.indicator, "horizon": p.horizon, "label": p.label, "assessment": p.label,
                  "data_date": p.data_date.isoformat() if p.data_date else None,
-                 "progress": p.progress, "progress_raw": p.progress_raw, "expected": p.expected,
-                 "annual_rate": p.annual_rate, "required_rate": p.required_rate, "projected": p.projected,
-                 "projected_meets": p.projected_meets, "reached_year": p.reached_year,
-                 "cagr_ratio": p.cagr_ratio, "cagr_class": p.cagr_class, "stale": p.stale, "reason": p.reason,
+                 "progress": _r(p.progress), "progress_raw": _r(p.progress_raw), "expected": _r(p.expected),
+                 "annual_rate": _r(p.annual_rate), "required_rate": _r(p.required_rate), "projected": _r(p.projected),
+                 "projected_meets": p.projected_meets, "reached_year": _r(p.reached_year),
+                 "cagr_ratio": _r(p.cagr_ratio), "cagr_class": p.cagr_class, "stale": p.stale, "reason": p.reason,
                  "baseline": _figure_json(p.baseline), "latest": _figure_json(p.latest), "target": _figure_json(p.target),
                  "superseded": [_figure_json(x) for x in p.superseded], "beyond": [_figure_json(x) for x in p.beyond],
                  "milestones": [
@@ -872,7 +892,7 @@ def progress_json(view: Overview, origins: Mapping[tuple[str, str], str | None] 
                  ],
                  "year_to_date": [
                      {"observation": _figure_json(y.observation), "target": _figure_json(y.target),
-                      "share_of_year": y.share_of_year, "completion": y.completion, "label": y.label, "reason": y.reason}
+                      "share_of_year": _r(y.share_of_year), "completion": _r(y.completion), "label": y.label, "reason": y.reason}
                      for y in p.year_to_date
                  ]}
                 for h in sorted(t.by_horizon) for p in t.by_horizon[h]

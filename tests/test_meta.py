@@ -30,9 +30,9 @@ Every command also takes `-h`/`--help`. `ptrack --version` prints the version; `
 installs shell completion (bash, zsh, fish, PowerShell).
 
 Output: data goes to stdout, messages to stderr. `--format table` is the default on a terminal; when the output
-is piped or redirected the default is the command's plain format (CSV for `list`, `regions` and `log`,
-markdown for `show` and `goals`), with no colour codes. Exit codes: 0 done, 1 a problem you can fix (the
-message says what, where and how), 2 a usage error (an unknown option).
+is piped or redirected the default is the command's plain format (CSV for `list`, `regions`, `log` and `matrix`,
+markdown for `show` and `goals`, JSON for `progress`, whose figures nest), with no colour codes. Exit codes:
+0 done, 1 a problem you can fix (the message says what, where and how), 2 a usage error (an unknown option).
 
 This file is generated from the app by `PTRACK_UPDATE_DOCS=1 pytest tests/test_meta.py`.
 """

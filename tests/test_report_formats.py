@@ -226,7 +226,15 @@ def test_chinese_is_chinese_throughout(runner: CliRunner, office_ws: Path) -> No
     changes = text.split("## 变更记录")[1].split("\n## ")[0]
     assert "状态：未开始 → 受阻" in changes and "status:" not in changes
     for english in ("rating", "green", "amber", "not started", "blocked", "no numeric target", "linear", "stale"):
-        assert english not in text.replace("Promoting High-Quality Urban Development", ""), english
+        assert english not in text, english
+    assert "Promoting High-Quality" not in text and " pp" not in text  # the workspace's name and the tolerance too
+    progress = runner.invoke(app, ["progress", "--goal", "2030", "--lang", "zh", "--format", "table"])
+    show = runner.invoke(app, ["show", "T01", "--lang", "zh", "--format", "table"])
+    for out in (progress, show):
+        assert out.exit_code == 0, out.stderr
+        for english in ("adopted", "not started", "baseline", "latest ", "· target", "Task", "Status", "Owner", "ahead"):
+            assert english not in out.stdout, english
+    assert "基期 67 (2024)" in show.stdout and "常住人口城镇化率" in show.stdout
 
 
 def test_english_is_english_throughout(runner: CliRunner, office_ws: Path) -> None:
@@ -247,6 +255,16 @@ def test_english_is_english_throughout(runner: CliRunner, office_ws: Path) -> No
         text = text.replace(words, "")
     assert re.findall(r"[\u4e00-\u9fff]+", text) == []  # task titles, region names and labels all in English
     assert "Jiangsu" in text and "Nanjing" in text and "Suzhou" in text
+    progress = runner.invoke(app, ["progress", "--region", "江苏省", "--lang", "en", "--format", "table"])
+    national = runner.invoke(app, ["progress", "--goal", "2030", "--lang", "en", "--format", "table"])
+    show = runner.invoke(app, ["show", "T01", "--lang", "en", "--format", "table"])
+    for out in (progress, national, show):
+        assert out.exit_code == 0, out.stderr
+        labels = ("全国", "江苏", "南京", "未开始", "基期", "最新 ", "· 目标", "任务 ", "状态 ", "牵头地区", "快于预期")
+        for chinese in (*labels, "常住人口城镇化率"):  # labels, region and indicator names; data text stays as published
+            assert chinese not in out.stdout, chinese
+    assert "CN China" in national.stdout and "Jiangsu" in progress.stdout
+    assert "baseline 67 (2024)" in show.stdout and "Urbanisation rate (resident population)" in show.stdout
 
 
 def test_sources_read_as_sources(runner: CliRunner, ws_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
