@@ -779,7 +779,10 @@ def update(
             help="Add an observation (repeatable); needs --date and --source.",
         ),
     ] = None,
-    date: Annotated[str | None, typer.Option("--date", help="The date the values refer to: YYYY, YYYY-MM or YYYY-MM-DD.")] = None,
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="The date the values refer to: 2026-09-30, 2026/9/30, 2026年9月, 2026Q3…"),
+    ] = None,
     source: Annotated[str | None, typer.Option("--source", help="Evidence: a URL or a document number.")] = None,
     note: Annotated[str | None, typer.Option("--note", "-m", help="Why: recorded in the history.")] = None,
     rating: Annotated[str | None, typer.Option("--rating", help="Your judgement: green, amber or red.")] = None,
@@ -843,6 +846,7 @@ def update(
 def _observation(
     text: str, date: str | None, source: str | None, note: str | None, correct: bool, period: str | None = None
 ) -> NewObservation:
+    from policy_tracker import query
     from policy_tracker.changes import NewObservation
     from policy_tracker.models import Observation
 
@@ -855,10 +859,8 @@ def _observation(
         raise PtrackError(f"'{value_text}' is not a number (in --indicator {text})", fix="Give a plain number: 68.2") from None
     if date is None:
         raise PtrackError(f"the value of {name.strip()} needs the date it refers to", fix="Add --date YYYY (or YYYY-MM-DD)")
-    try:
-        checked = Observation(date=date, value=value, source=source or "-").date
-    except ValueError:  # pydantic's ValidationError is a ValueError
-        raise PtrackError(f"'{date}' is not a date", fix="Write --date YYYY, YYYY-MM or YYYY-MM-DD") from None
+    given = query.person_date(date, "--date")  # every form an import reads; a quarter keeps its period
+    checked = given.date
     if period is not None:
         from policy_tracker.assessment import period_end, year_to_date_months
 
@@ -868,7 +870,7 @@ def _observation(
                 f"--period '{period}' is not a year-to-date span ending at {checked}",
                 fix="Write --period YYYY-MM/YYYY-MM within one year, ending with the month of --date (2026-01/2026-09)",
             )
-    return NewObservation(name.strip(), value, checked, source=source, note=note, correct=correct, period=period)
+    return NewObservation(name.strip(), value, checked, source=source, note=note, correct=correct, period=period or given.period)
 
 
 def _ask(task: str, region: str, ws: Workspace) -> Edit:
@@ -938,6 +940,9 @@ FigureSourceOpt = Annotated[
 ]
 
 
+TARGET_YEARS = (2000, 2100)  # the years a target may be due in
+
+
 @command("target")
 def target(
     task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False, autocompletion=complete_task)],
@@ -949,7 +954,7 @@ def target(
     year: Annotated[int | None, typer.Option("--year", help="The year it is due.")] = None,
     period: Annotated[str | None, typer.Option("--period", help="Instead of a year: 2026-2030, 每年 (2025-)…")] = None,
     comparator: Annotated[str | None, typer.Option("--comparator", help="One of >= <= > < ~ = (default: reach it).")] = None,
-    issued: Annotated[str | None, typer.Option("--issued", help="When the plan was issued: YYYY, YYYY-MM or YYYY-MM-DD.")] = None,
+    issued: Annotated[str | None, typer.Option("--issued", help="When the plan was issued: 2026-02, 2026年2月…")] = None,
     remove: Annotated[bool, typer.Option("--remove", help="Remove this plan's target for that year or period.")] = False,
     region: Annotated[
         str | None,
@@ -971,6 +976,7 @@ def target(
     """
     from pydantic import ValidationError
 
+    from policy_tracker import query
     from policy_tracker.models import Target
 
     ws = _workspace(data)
@@ -979,11 +985,17 @@ def target(
     kept = [
         t for t in (current.targets if current else []) if not (t.target_from == plan and t.year == year and t.period == period)
     ]
+    if not remove and year is not None and not TARGET_YEARS[0] <= year <= TARGET_YEARS[1]:
+        # the Opinions plan to 2035 and plans run to mid-century: a year outside this is a typing slip (1999, 20300)
+        raise PtrackError(
+            f"--year {year} is not a plausible target year",
+            fix=f"Give the year the plan sets, between {TARGET_YEARS[0]} and {TARGET_YEARS[1]}",
+        )
     if not remove:
         try:
             new = Target.model_validate(
                 {"year": year, "value": value, "comparator": comparator, "period": period, "target_from": plan,
-                 "issued": issued, "source": source},
+                 "issued": issued and query.person_date(issued, "--issued").date, "source": source},
                 strict=False,
             )  # fmt: skip
         except ValueError as err:  # pydantic's ValidationError: its first problem, in words, under the option's name
@@ -1011,7 +1023,7 @@ def baseline(
     task: Annotated[str, typer.Argument(help="Task ID: T08, t8 or 8.", show_default=False, autocompletion=complete_task)],
     indicator: FigureIndicatorOpt,
     value: Annotated[float, typer.Option("--value", help="The baseline value.", show_default=False)],
-    date: Annotated[str, typer.Option("--date", help="The date it refers to: YYYY, YYYY-MM or YYYY-MM-DD.", show_default=False)],
+    date: Annotated[str, typer.Option("--date", help="The date it refers to: 2024, 2024/12/31…", show_default=False)],
     source: FigureSourceOpt,
     note: FigureNoteOpt,
     region: Annotated[
@@ -1029,13 +1041,12 @@ def baseline(
       ptrack baseline T01 -r 江苏 -i urbanisation_rate_resident --value 75.1 --date 2024
       --source https://… -m "2024 statistical bulletin"
     """
+    from policy_tracker import query
     from policy_tracker.models import Baseline
 
     ws = _workspace(data)
-    try:
-        new = Baseline.model_validate({"value": value, "date": date, "source": source}, strict=False)
-    except ValueError:
-        raise PtrackError(f"'{date}' is not a date", fix="Write --date YYYY, YYYY-MM or YYYY-MM-DD") from None
+    given = query.person_date(date, "--date")
+    new = Baseline.model_validate({"value": value, "date": given.date, "source": source}, strict=False)
     figure = new.model_dump(mode="json", exclude_defaults=True)
     definition, edit, stamp, tid, code = _figure_edit(ws, task, region, "baseline", figure, indicator, note, source, by)
     _write_edit(ws, definition, edit, stamp, tid, code, dry_run)
@@ -1048,7 +1059,9 @@ def log(
         str | None,
         typer.Option("--region", "-r", autocompletion=complete_region, help="Only records of this region or inside it."),
     ] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Only changes on or after this date (YYYY-MM-DD).")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only changes on or after this date (2026-06-01, 2026Q2…).")
+    ] = None,
     by: Annotated[str | None, typer.Option("--by", help="Only changes by this person.")] = None,
     fmt: FormatOpt = None,
     data: DataOpt = None,
@@ -1069,7 +1082,7 @@ def log(
     tid = query.parse_task_id(task) if task is not None else None
     ws = _workspace(data)
     members = query.region_members(ws.regions, query.find_region(ws.regions, region).code) if region else None
-    since_date = query.parse_day(since) if since is not None else None
+    since_date = query.parse_day(since, "--since") if since is not None else None
     entries = store.history(ws, task=tid, regions=members, since=since_date, by=by)
     out = _format(fmt, (Format.table, Format.json, Format.csv), piped=Format.csv)
     if json_fields is not None:
@@ -1341,7 +1354,7 @@ def export(
 # ---------------------------------------------------------------------------------------------- progress
 
 AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Compute as of the end of this day (YYYY-MM-DD, China time); default: today.")
+    str | None, typer.Option("--as-of", help="Compute as of the end of this day, month or quarter (China time); default: today.")
 ]
 MethodOpt = Annotated[
     str,
@@ -1367,7 +1380,7 @@ def _assess(
 
     if method not in ("linear", "cagr"):
         raise PtrackError(f"unknown method '{method}'", fix="Use linear or cagr")
-    day = query.parse_day(as_of) if as_of is not None else clock.today()
+    day = query.parse_day(as_of, "--as-of", end=True) if as_of is not None else clock.today()
     moment = dt.datetime.combine(day, dt.time.max, tzinfo=clock.CHINA)
     settings = progress.Settings(tolerance=ws.config.tolerance if tolerance is None else tolerance, method=method)  # type: ignore[arg-type]
     scope = query.find_region(ws.regions, region) if region is not None else None
@@ -1564,7 +1577,7 @@ def report(
     ws = _workspace(data)
     others = _others(ws, also)
     day, assessed, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance, others)
-    since_day = query.parse_day(since) if since is not None else None
+    since_day = query.parse_day(since, "--since") if since is not None else None
     changes: list[Any] = []
     if since_day is not None:
         start, end = (

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from policy_tracker.cells import DATE_FORMS, CellDate, parse_date
 from policy_tracker.clock import china_day
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import (
@@ -220,11 +221,31 @@ def tasks_serving(tasks: Iterable[Task], goal: Goal) -> dict[str | None, list[Ta
     return out
 
 
-def parse_day(text: str) -> dt.date:
+def person_date(text: str, option: str = "--date") -> CellDate:
+    """A date a person gives on the command line, in every form an import reads (`cells.parse_date`: 2026-09-30,
+    2026/9/30, 2026年9月, 2026Q3, 2026年第三季度 ...), as precise as it was written. Raises PtrackError naming
+    the option and the forms accepted."""
     try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise PtrackError(f"'{text}' is not a date", fix="Write YYYY-MM-DD, e.g. 2026-06-30") from None
+        return parse_date(text)
+    except ValueError as e:
+        raise PtrackError(f"{option}: {e}", fix=f"Write a date such as {DATE_FORMS}") from None
+
+
+def parse_day(text: str, option: str = "--since", end: bool = False) -> dt.date:
+    """The day a date a person gives (`person_date`) starts on, or with `end` the day it ends on: --since 2026年9月
+    is 2026-09-01, --as-of 2026年9月 is 2026-09-30; a quarter is its first or last day, a year likewise."""
+    given = person_date(text, option)
+    if given.period is not None:  # a quarter, stored as its last day
+        last = dt.date.fromisoformat(given.date)
+        return last if end else dt.date(last.year, last.month - 2, 1)
+    parts = [int(p) for p in given.date.split("-")]
+    if len(parts) == 3:
+        return dt.date(parts[0], parts[1], parts[2])
+    month = parts[1] if len(parts) == 2 else (12 if end else 1)
+    if not end:
+        return dt.date(parts[0], month, 1)
+    following = dt.date(parts[0] + month // 12, month % 12 + 1, 1)
+    return following - dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)

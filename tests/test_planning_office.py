@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from policy_tracker import store
+from policy_tracker import query, store
 from policy_tracker.cli import app
+from policy_tracker.errors import PtrackError
 
 ZH_HEADER = "任务,地区,状态,指标,数值,日期,来源,说明,填报人\n"
 
@@ -87,3 +88,55 @@ def test_a_usage_error_is_one_line(runner: CliRunner, ws_dir: Path, args: list[s
     assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
     assert expected in result.stderr
     assert "Input should be" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2026-09-30", "2026-09-30", "2026-09-30"),
+        ("2026/9/30", "2026-09-30", "2026-09-30"),
+        ("2026年9月", "2026-09-01", "2026-09-30"),
+        ("2026-02", "2026-02-01", "2026-02-28"),
+        ("2026年12月", "2026-12-01", "2026-12-31"),
+        ("2026Q3", "2026-07-01", "2026-09-30"),
+        ("2026年第一季度", "2026-01-01", "2026-03-31"),
+        ("2026年", "2026-01-01", "2026-12-31"),
+    ],
+)
+def test_a_day_a_person_gives_is_read_as_an_import_reads_it(text: str, start: str, end: str) -> None:
+    assert query.parse_day(text).isoformat() == start
+    assert query.parse_day(text, "--as-of", end=True).isoformat() == end
+
+
+def test_a_date_that_is_not_one_names_the_option_and_the_forms() -> None:
+    with pytest.raises(PtrackError, match=r"--since: '2026/13/1' is not a real date"):
+        query.parse_day("2026/13/1")
+
+
+def test_update_baseline_and_log_take_the_dates_import_takes(
+    runner: CliRunner, ws_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTRACK_USER", "王芳")
+    result = runner.invoke(app, ["update", "T08", "-r", "南京", "-i", f"{IND}=0.3", "--date", "2026/9/30", "--source", "s"])
+    assert result.exit_code == 0, result.stderr
+    result = runner.invoke(app, ["update", "T08", "-r", "南京", "-i", f"{IND}=0.1", "--date", "2026Q2", "--source", "s"])
+    assert result.exit_code == 0, result.stderr
+    baseline = ["baseline", "T08", "-r", "南京", "-i", IND, "--value", "0.2", "--date", "2024年", "--source", "s", "-m", "n"]
+    result = runner.invoke(app, baseline)
+    assert result.exit_code == 0, result.stderr
+    record = store.load_record(ws_dir, "T08", "320100")
+    assert record is not None
+    data = next(i for i in record.indicators if i.id == IND)
+    assert [(o.date, o.period) for o in data.observations] == [("2026-06-30", "2026Q2"), ("2026-09-30", None)]
+    assert data.baseline is not None and data.baseline.date == "2024"
+    result = runner.invoke(app, ["log", "--since", "2026年11月", "--format", "csv"])
+    assert result.exit_code == 0, result.stderr
+    assert "320100" in result.stdout
+
+
+@pytest.mark.parametrize("year", ["1999", "20300"])
+def test_a_target_year_outside_2000_to_2100_is_refused(runner: CliRunner, ws_dir: Path, year: str) -> None:
+    args = ["target", "T08", "-i", IND, "--value", "0.2", "--year", year, "--from", "p", "--source", "s", "-m", "n", "--by", "王"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert f"--year {year} is not a plausible target year" in result.stderr and "between 2000 and 2100" in result.stderr
