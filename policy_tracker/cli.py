@@ -1499,8 +1499,9 @@ def matrix_view(
     """Who has reported what: the 23 tasks down, a region and the regions inside it across.
 
     Each cell is the record's status and what its numbers say; 未报送 (not reported) where a region has no record
-    for the task. A province shows its cities, a cluster its members; on a terminal, regions that reported nothing
-    at all are named below the table instead of taking a column.
+    for the task, with how many regions inside it did (未报送 · 下辖1个已报送: a county of the city reported). A
+    province shows its cities, a cluster its members; on a terminal, regions where nothing at all was reported
+    (nor inside them) are named below the table instead of taking a column.
 
     Examples:
 

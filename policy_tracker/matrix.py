@@ -6,10 +6,10 @@ The cells hold the assessed records as the assessment made them; this module onl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from policy_tracker.models import STATUS_LABELS, Region, Task
-from policy_tracker.progress import TASK_LABELS, TaskProgress
+from policy_tracker.progress import TASK_LABELS, TaskProgress, reported_below
 
 NOT_REPORTED = ("未报送", "not reported")
 MAX_COLUMNS = 12  # beyond this, children that reported nothing at all are named once instead of given a column
@@ -19,7 +19,9 @@ MAX_COLUMNS = 12  # beyond this, children that reported nothing at all are named
 class Matrix:
     """`rows[i][j]` is the record of `tasks[i]` in `columns[j]`, or None when that region has not reported it.
 
-    `silent` are the regions in scope left out of the columns because they reported no task at all.
+    `silent` are the regions in scope left out of the columns because they reported no task at all, nor any
+    region inside them. `below[i][j]` counts the regions inside `columns[j]` (its counties...) holding a record
+    of `tasks[i]`.
     """
 
     scope: Region
@@ -27,11 +29,18 @@ class Matrix:
     tasks: list[Task]
     rows: list[list[TaskProgress | None]]
     silent: list[Region]
+    below: list[list[int]] = field(default_factory=list)
+
+    def below_count(self, i: int, j: int) -> int:
+        return self.below[i][j] if self.below else 0
 
     @property
     def reported(self) -> dict[str, int]:
-        """For each column's region code: how many of the tasks it has a record for."""
-        return {r.code: sum(1 for row in self.rows if row[j] is not None) for j, r in enumerate(self.columns)}
+        """For each column's region code: how many of the tasks it, or a region inside it, has a record for."""
+        return {
+            r.code: sum(1 for i, row in enumerate(self.rows) if row[j] is not None or self.below_count(i, j))
+            for j, r in enumerate(self.columns)
+        }
 
 
 def scope_regions(regions: Sequence[Region], scope: Region) -> list[Region]:
@@ -50,24 +59,31 @@ def build_matrix(
 ) -> Matrix:
     """Arrange the assessed records of `scope` and the regions one level inside it, one row per task."""
     by_key = {(t.task.id, t.region): t for t in assessed}
+    inside = reported_below(regions, assessed)
     candidates = scope_regions(regions, scope)
     columns, silent = candidates, []
     if max_columns is not None and len(candidates) > max_columns:
-        has_record = {t.region for t in assessed}
+        has_record = {t.region for t in assessed} | {code for code, _ in inside}
         columns = [r for i, r in enumerate(candidates) if i == 0 or r.code in has_record]
         silent = [r for r in candidates[1:] if r.code not in has_record]
     ordered = sorted(tasks, key=lambda t: t.number)
     rows = [[by_key.get((task.id, r.code)) for r in columns] for task in ordered]
-    return Matrix(scope=scope, columns=columns, tasks=ordered, rows=rows, silent=silent)
+    below = [[len(inside.get((r.code, task.id), ())) for r in columns] for task in ordered]
+    return Matrix(scope=scope, columns=columns, tasks=ordered, rows=rows, silent=silent, below=below)
 
 
 def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[0] if lang == "zh" else pair[1] if lang == "en" else f"{pair[0]} {pair[1]}"
 
 
-def cell_lines(cell: TaskProgress | None, lang: str) -> list[str]:
-    """What a cell says: the record's status, then what the numbers say; 未报送 when there is no record."""
+def cell_lines(cell: TaskProgress | None, lang: str, below: int = 0) -> list[str]:
+    """What a cell says: the record's status, then what the numbers say; 未报送 when there is no record, with how
+    many regions inside it (`below`: counties of a city...) reported: 未报送 · 下辖1个已报送."""
     if cell is None:
+        if below:
+            zh = f"{NOT_REPORTED[0]} · 下辖{below}个已报送"
+            en = f"{NOT_REPORTED[1]} · {below} {'region' if below == 1 else 'regions'} inside reported"
+            return [_pick((zh, en), lang)]
         return [_pick(NOT_REPORTED, lang)]
     status, judged = _pick(STATUS_LABELS[cell.status], lang), _pick(TASK_LABELS[cell.assessment], lang)
     return [status] if judged == status else [status, judged]  # blocked is both: say it once

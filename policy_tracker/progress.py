@@ -536,6 +536,21 @@ class RegionSummary:
     headline: Headline
 
 
+def reported_below(regions: Sequence[Region], tasks: Iterable[TaskProgress]) -> dict[tuple[str, str], set[str]]:
+    """For each (region code, task id): the regions strictly inside that region (its cities and their counties, by
+    `parent`) holding a record of the task. A city whose county reported has been reported for."""
+    parent = {r.code: r.parent for r in regions}
+    below: dict[tuple[str, str], set[str]] = {}
+    for t in tasks:
+        seen = {t.region}
+        code = parent.get(t.region)
+        while code and code not in seen:  # a parent cycle in a hand-edited registry stops here
+            below.setdefault((code, t.task.id), set()).add(t.region)
+            seen.add(code)
+            code = parent.get(code)
+    return below
+
+
 def region_summary(
     scope: Region, tasks: Sequence[TaskProgress], regions: Sequence[Region], tasks_total: int = TASK_COUNT, depth: int = 1
 ) -> RegionSummary:
@@ -568,7 +583,8 @@ def region_summary(
             f"{status_counts['not_reported']} not reported."
         )
     if members:
-        who = [m for m in members if m.reported]
+        below = {code for code, _ in reported_below(regions, tasks)}
+        who = [m for m in members if m.reported or m.code in below]  # a city counts when a county of it reported
         zh += f"下辖/成员{len(members)}个，已报送{len(who)}个" + (f"（{'、'.join(m.zh for m in who)}）" if who else "") + "。"
         en += f" {len(who)} of its {len(members)} members reported" + (f" ({', '.join(m.en for m in who)})" if who else "") + "."
     return RegionSummary(

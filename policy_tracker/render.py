@@ -923,11 +923,17 @@ def matrix_table(m: Matrix, lang: Lang) -> Group:
     table.add_column(pick("任务", "Task", lang, " "), overflow="fold", min_width=10, ratio=3)
     for region in m.columns:
         table.add_column(region_name(region, lang), overflow="fold", min_width=6, ratio=1)
-    for task, cells in zip(m.tasks, m.rows, strict=True):
+    for i, (task, cells) in enumerate(zip(m.tasks, m.rows, strict=True)):
         title_text = pick(task.title_zh, task.title_en, lang, " ")
         table.add_row(
             f"{task.id} {title_text}",
-            *(Text("\n".join(cell_lines(c, "zh" if lang == "both" else lang)), style=TONE_STYLE[cell_tone(c)]) for c in cells),
+            *(
+                Text(
+                    "\n".join(cell_lines(c, "zh" if lang == "both" else lang, m.below_count(i, j))),
+                    style=TONE_STYLE[cell_tone(c)],
+                )
+                for j, c in enumerate(cells)
+            ),
         )
     parts: list[Any] = [table]
     reported = m.reported

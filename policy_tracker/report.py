@@ -455,8 +455,9 @@ def _matrix(m: Matrix, lang: Lang) -> Section:
     header = [_t("任务", "Task", lang), *(f"{region_name(c, lang)}" for c in m.columns)]
     rows: list[list[Cell]] = []
     tones: list[list[str]] = []
-    for task, cells in zip(m.tasks, m.rows, strict=True):
-        rows.append([f"{task.id} {_t(task.title_zh, task.title_en, lang)}", *("\n".join(cell_lines(c, lang)) for c in cells)])
+    for i, (task, cells) in enumerate(zip(m.tasks, m.rows, strict=True)):
+        lines = ("\n".join(cell_lines(c, lang, m.below_count(i, j))) for j, c in enumerate(cells))
+        rows.append([f"{task.id} {_t(task.title_zh, task.title_en, lang)}", *lines])
         tones.append(["none", *(cell_tone(c) for c in cells)])
     blocks: list[Block] = [
         Paragraph(

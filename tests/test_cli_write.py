@@ -158,7 +158,7 @@ def test_without_any_name_it_asks_who(runner: CliRunner, ws_dir: Path, monkeypat
         (["T08", "-i", "old_compound_renovation_starts", "--date", "2026", "--source", "s"], "is not ID=VALUE"),
         (
             ["T08", "-i", "old_compound_renovation_starts=3", "--date", "2026-13-01", "--source", "s"],
-            "'2026-13-01' is not a date",
+            "'2026-13-01' is not a real date",
         ),
         (["T08", "-i", "old_compound_renovation_starts=3", "--source", "s"], "needs the date it refers to"),
         (["T08", "-i", "old_compound_renovation_starts=3", "--date", "2026"], "needs its source"),

@@ -140,3 +140,21 @@ def test_a_target_year_outside_2000_to_2100_is_refused(runner: CliRunner, ws_dir
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert f"--year {year} is not a plausible target year" in result.stderr and "between 2000 and 2100" in result.stderr
+
+
+def test_a_city_whose_county_reported_is_not_shown_as_silent(
+    runner: CliRunner, ws_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = ZH_HEADER + "T13,江阴市,in_progress,,,2026Q3,,县级报送,李四\n" + "T13,江宁区,in_progress,,,2026Q3,,区级报送,李四\n"
+    code, err = _import(runner, tmp_path, rows)
+    assert code == 0, err
+    monkeypatch.setenv("COLUMNS", "400")
+    result = runner.invoke(app, ["matrix", "--region", "江苏省", "--format", "table", "--lang", "en"])
+    assert result.exit_code == 0, result.stderr
+    t13 = next(line for line in result.stdout.splitlines() if line.lstrip().startswith("T13 "))
+    assert t13.count("not reported · 1 region inside reported") == 2  # 南京市 (江宁区) and 无锡市 (江阴市)
+    assert "Nanjing 1/23" in result.stdout and "Wuxi 1/23" in result.stdout
+    result = runner.invoke(app, ["progress", "--region", "江苏省", "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert "2 of its 13 members reported (Nanjing, Wuxi)" in result.stdout
+    assert "已报送2个（南京市、无锡市）" in result.stdout

@@ -173,7 +173,7 @@ def test_report_to_a_file(runner: CliRunner, ws_dir: Path, tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--as-of", "2026-13-01"], "'2026-13-01' is not a date"),
+        (["--as-of", "2026-13-01"], "'2026-13-01' is not a real date"),
         (["--since", "yesterday"], "'yesterday' is not a date"),
         (["--method", "magic"], "unknown method 'magic'"),
         (["--region", "Atlantis"], "unknown region 'Atlantis'"),
