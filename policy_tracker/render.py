@@ -11,7 +11,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
@@ -721,8 +721,21 @@ def _goal_tables(g: GoalSummary, lang: Lang) -> list[Any]:
     return parts
 
 
+class Headline:
+    """A sentence wrapped to the terminal's width by the Chinese rule (no line starts with 。，）…), which Rich's
+    word wrapping does not know."""
+
+    def __init__(self, text: str, style: str = "") -> None:
+        self.text, self.style = text, style
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        from policy_tracker.linebreak import wrap
+
+        yield plain("\n".join(wrap(self.text, options.max_width)), self.style)
+
+
 def _region_table(r: RegionSummary, ws: Workspace, lang: Lang) -> list[Any]:
-    parts: list[Any] = [Text(pick(r.headline.zh, r.headline.en, lang), style="grey50" if not r.reported else "")]
+    parts: list[Any] = [Headline(pick(r.headline.zh, r.headline.en, lang), style="grey50" if not r.reported else "")]
     if r.members:
         table = Table(
             title=pick("下辖与成员（各自计数，不并入上级）", "Members (counted on their own, never added up)", lang, " "),
@@ -763,7 +776,7 @@ def progress_view(ws: Workspace, view: Overview, lang: Lang) -> Group:
     assessed indicators with anticipated progress, the records (status and data side by side), exceptions."""
     parts: list[Any] = []
     for g in view.goals:
-        parts.append(Text(pick(g.headline.zh, g.headline.en, lang), style="bold"))
+        parts.append(Headline(pick(g.headline.zh, g.headline.en, lang), style="bold"))
     parts.append(
         Text(
             pick(

@@ -9,11 +9,14 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from policy_tracker.assessment import target_when, years_between
 from policy_tracker.cli import app
 from policy_tracker.figures import plan_text
+from policy_tracker.linebreak import NO_LINE_END, NO_LINE_START, cell_len, wrap
 from policy_tracker.models import Target
 from policy_tracker.numbers import format_computed, format_share, round_computed
 
@@ -145,3 +148,25 @@ def test_a_target_without_a_year_shows_its_period() -> None:
 )
 def test_plan_text_in_chinese_leaves_out_english_notes(stored: str, lang: str, shown: str) -> None:
     assert plan_text(stored, "2026-03-12", lang) == shown
+
+
+CJK_TEXT = st.text(alphabet="城市发展目标年项。，、；：）》（《 ab1", max_size=80)
+
+
+@given(text=CJK_TEXT, width=st.integers(min_value=6, max_value=40))
+def test_wrapped_chinese_lines_never_start_with_closing_punctuation(text: str, width: int) -> None:
+    lines = wrap(text, width)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost but the spaces at breaks
+    assert not [line for line in lines[1:] if line and line[0] in NO_LINE_START]
+    assert not [line for line in lines[:-1] if line and line[-1] in NO_LINE_END]
+    assert all(cell_len(line) <= width + 6 for line in lines)  # a mark pulls at most a character or two along
+
+
+@pytest.mark.parametrize("columns", ["41", "58", "60", "73", "88", "100"])
+def test_the_headline_wraps_by_the_chinese_rule(
+    runner: CliRunner, ws_dir: Path, monkeypatch: pytest.MonkeyPatch, columns: str
+) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    text = _run(runner, "progress", "--goal", "2030", "--lang", "zh", "--format", "table")
+    headline = text.split("进展在各指标")[0].splitlines()
+    assert len(headline) > 1 and not [line for line in headline if line[:1] in NO_LINE_START]
