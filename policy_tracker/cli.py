@@ -259,6 +259,7 @@ JsonOpt = Annotated[
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+FormatT = TypeVar("FormatT", bound=Enum)
 
 
 def _shown(text: object) -> str:
@@ -1305,13 +1306,12 @@ def export(
         origins = [r.origin for r in rows]
     else:
         records = _records(ws, members, with_national=with_national)
-    suffix = output.suffix.lower() if output is not None else ""
-    kind = fmt or {
-        ".xlsx": ExportFormat.xlsx,
-        ".json": ExportFormat.json,
-        ".db": ExportFormat.sqlite,
-        ".sqlite": ExportFormat.sqlite,
-    }.get(suffix, ExportFormat.csv)
+    kind = fmt or _format_of(
+        output,
+        {".csv": ExportFormat.csv, ".xlsx": ExportFormat.xlsx, ".json": ExportFormat.json, ".db": ExportFormat.sqlite,
+         ".sqlite": ExportFormat.sqlite},
+        ExportFormat.csv,
+    )  # fmt: skip
     if kind is ExportFormat.csv and others:
         table = [[*line, origin] for pair, origin in zip(records, origins, strict=True) for line in exchange.export_rows([pair])]
         payload = exchange.export_csv(table, header=(*exchange.COLUMNS, "origin"))
@@ -1640,9 +1640,27 @@ def report(
 
 
 def _report_format(output: Path | None) -> ReportFormat:
-    """The format an -o file's extension names (.docx, .html, .htm), else markdown."""
-    suffix = output.suffix.lower() if output is not None else ""
-    return {".docx": ReportFormat.docx, ".html": ReportFormat.html, ".htm": ReportFormat.html}.get(suffix, ReportFormat.markdown)
+    """The format an -o file's extension names (.md, .docx, .html, .htm); markdown without one."""
+    known = {".md": ReportFormat.markdown, ".markdown": ReportFormat.markdown, ".docx": ReportFormat.docx,
+             ".html": ReportFormat.html, ".htm": ReportFormat.html}  # fmt: skip
+    return _format_of(output, known, ReportFormat.markdown)
+
+
+def _format_of(output: Path | None, known: dict[str, FormatT], default: FormatT) -> FormatT:
+    """The format an -o file's extension names; the default without one. An extension the command cannot
+    write (out.pdf) is an error: writing CSV into a .pdf would leave a file no reader opens."""
+    if output is None:
+        return default
+    from policy_tracker import store
+
+    store.check_output(output)  # a refused path (a workspace file, a device) says so before its extension does
+    suffix = output.suffix.lower()
+    if suffix and suffix not in known:
+        raise PtrackError(
+            f"ptrack cannot write a {suffix} file",
+            fix=f"Name the file with one of {', '.join(known)}, or give --format",
+        )
+    return known.get(suffix, default)
 
 
 # ---------------------------------------------------------------------------------------------- the workspace

@@ -1055,13 +1055,21 @@ def atomic_write(path: Path, text: str | bytes, expected: bytes | None) -> None:
 
 
 def write_output(path: Path, data: bytes) -> None:
-    """Write an export or a report to a file the user named, atomically, with one clear error if it cannot be.
+    """Write an export or a report to a file the user named, atomically, with one clear error if it cannot be
+    (see `check_output` for what is refused). A link to an ordinary file is written through, to its target."""
+    target, existed = check_output(path)
+    try:
+        before = target.read_bytes() if existed else None
+    except OSError as e:
+        raise PtrackError(f"cannot read {path}: {e.strerror}") from None
+    atomic_write(target, data, before)
 
-    Refused, before anything is read or written: a folder; anything that is not a regular file (a device such
-    as /dev/null, which ptrack would replace with a file, or a FIFO, which would hang); a file belonging to a
-    ptrack workspace (records, task files, configuration, lock, journal), also when named through a symbolic
-    link. A link to any other file is written through, to its target.
-    """
+
+def check_output(path: Path) -> tuple[Path, bool]:
+    """Where an -o path ends (links resolved) and whether it exists, or PtrackError before anything is read or
+    written: a folder; anything that is not a regular file (a device such as /dev/null, which ptrack would
+    replace with a file, or a FIFO, which would hang); a missing folder (a typo must not make folders); a file
+    belonging to a ptrack workspace (records, task files, configuration, lock, journal), also through a link."""
     try:
         st = os.stat(path)  # follows links: what the name ends at; never opens it, so a FIFO cannot block
     except FileNotFoundError:
@@ -1082,11 +1090,9 @@ def write_output(path: Path, data: bytes) -> None:
             f"{path} is a file of the ptrack workspace {owner}; -o never overwrites a workspace's own files",
             fix="Write the output to another name, e.g. -o report.md",
         )
-    try:
-        before = target.read_bytes() if st is not None else None
-    except OSError as e:
-        raise PtrackError(f"cannot read {path}: {e.strerror}") from None
-    atomic_write(target, data, before)
+    if not target.parent.is_dir():
+        raise PtrackError(f"the folder {path.parent} does not exist", fix="Create it first, or write to an existing folder")
+    return target, st is not None
 
 
 def _file_kind(mode: int) -> str:

@@ -88,3 +88,23 @@ def test_output_to_a_device_is_refused_and_the_device_kept(
         pytest.skip("making a device node needs root")
     _refused(runner, ws_dir, [*command, "-o", str(device)], "is not a regular file but a device")
     assert stat.S_ISCHR(device.stat().st_mode)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_output_into_a_folder_that_does_not_exist_is_refused_not_created(
+    runner: CliRunner, ws_dir: Path, tmp_path: Path, command: list[str]
+) -> None:
+    """A typo in a path must not quietly make folders: say the folder is missing."""
+    target = tmp_path / "no-such-folder" / "out.txt"
+    _refused(runner, ws_dir, [*command, "-o", str(target)], "does not exist")
+    assert not target.parent.exists()
+
+
+@pytest.mark.parametrize(("command", "name"), [(["export"], "out.pdf"), (["report"], "out.pdf"), (["export"], "out.docx")])
+def test_an_extension_the_command_cannot_write_is_refused(
+    runner: CliRunner, ws_dir: Path, tmp_path: Path, command: list[str], name: str
+) -> None:
+    """`-o out.pdf` wrote CSV or markdown into a .pdf; the extension names a format, so an unknown one is an error."""
+    target = tmp_path / name
+    _refused(runner, ws_dir, [*command, "-o", str(target)], "--format")
+    assert not target.exists()
