@@ -36,9 +36,7 @@ def wrap(text: str, width: int) -> list[str]:
                 line.append(token)
                 used += size
                 continue
-            if token.isspace():  # a space at a break is dropped
-                lines.append("".join(line).rstrip())
-                line, used = [], 0
+            if token.isspace():  # a space at a break is dropped; the next word breaks the line
                 continue
             carried: list[str] = []
             while token[0] in NO_LINE_START and len(line) > 1 and not line[-1].isspace():
@@ -49,6 +47,8 @@ def wrap(text: str, width: int) -> list[str]:
                 line += [*carried, token]
                 used = sum(cell_len(t) for t in line)
                 continue
+            while len(line) > 1 and line[-1].isspace():
+                line.pop()
             while len(line) > 1 and line[-1] in NO_LINE_END:  # an opening mark goes down with what it opens
                 carried.insert(0, line.pop())
             lines.append("".join(line).rstrip())
