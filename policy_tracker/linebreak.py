@@ -47,10 +47,10 @@ def wrap(text: str, width: int) -> list[str]:
                 line += [*carried, token]
                 used = sum(cell_len(t) for t in line)
                 continue
-            while len(line) > 1 and line[-1].isspace():
-                line.pop()
-            while len(line) > 1 and line[-1] in NO_LINE_END:  # an opening mark goes down with what it opens
-                carried.insert(0, line.pop())
+            while len(line) > 1 and (line[-1].isspace() or line[-1] in NO_LINE_END):
+                mark = line.pop()  # an opening mark goes down with what it opens; a space at the break is dropped
+                if not mark.isspace():
+                    carried.insert(0, mark)
             lines.append("".join(line).rstrip())
             line = [*carried, token]
             used = sum(cell_len(t) for t in line)
