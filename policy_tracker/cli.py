@@ -118,6 +118,11 @@ class ExportFormat(str, Enum):
     observations = "observations"
 
 
+class ProgressFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
 class ReportFormat(str, Enum):
     markdown = "markdown"
     html = "html"
@@ -1438,7 +1443,10 @@ def progress_view(
         float | None, typer.Option("--tolerance", help="In line within ± this share, 0 to 0.25 (default 0.05).")
     ] = None,
     lang: LangOpt = Lang.both,
-    fmt: FormatOpt = None,
+    fmt: Annotated[
+        ProgressFormat | None,
+        typer.Option("--format", "-f", help="table or json. Default: table on a terminal, JSON when piped.", show_default=False),
+    ] = None,
     data: DataOpt = None,
     also: WithOpt = None,
     json_fields: JsonOpt = None,
@@ -1465,7 +1473,7 @@ def progress_view(
     others = _others(ws, also)
     day, assessed, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance, others)
     view = _overview(ws, goal, day, assessed, scope, method, tolerance)
-    out = _format(fmt, (Format.table, Format.json), piped=Format.json)
+    out = _format(Format(fmt.value) if fmt else None, (Format.table, Format.json), piped=Format.json)
     origins = {(r.task.id, r.region): r.origin for r in in_scope} if others else None
     if json_fields is not None:
         import json
