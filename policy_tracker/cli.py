@@ -940,6 +940,10 @@ def _write_edit(ws: Workspace, definition: Any, edit: Any, stamp: Any, tid: str,
 FigureIndicatorOpt = Annotated[
     str, typer.Option("--indicator", "-i", autocompletion=complete_indicator, help="Indicator ID.", show_default=False)
 ]
+FigureRegionOpt = Annotated[
+    str | None,
+    typer.Option("--region", "-r", autocompletion=complete_region, help="The region's record (default: national)."),
+]
 FigureNoteOpt = Annotated[str, typer.Option("--note", "-m", help="Why: recorded in the history (required).", show_default=False)]
 FigureSourceOpt = Annotated[
     str, typer.Option("--source", help="The document that sets it: a URL or a document number (required).", show_default=False)
@@ -962,12 +966,9 @@ def target(
     comparator: Annotated[str | None, typer.Option("--comparator", help="One of >= <= > < ~ = (default: reach it).")] = None,
     issued: Annotated[str | None, typer.Option("--issued", help="When the plan was issued: 2026-02, 2026年2月…")] = None,
     remove: Annotated[bool, typer.Option("--remove", help="Remove this plan's target for that year or period.")] = False,
-    region: Annotated[
-        str | None,
-        typer.Option("--region", "-r", autocompletion=complete_region, help="The region's record (default: national)."),
-    ] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who (default: $PTRACK_USER or git user.name).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change without writing it.")] = False,
+    region: FigureRegionOpt = None,
+    by: ByOpt = None,
+    dry_run: DryRunOpt = False,
     data: DataOpt = None,
 ) -> None:
     """Set (or remove) a record's target for an indicator, with who, when, the source and why in its history.
@@ -1032,12 +1033,9 @@ def baseline(
     date: Annotated[str, typer.Option("--date", help="The date it refers to: 2024, 2024/12/31…", show_default=False)],
     source: FigureSourceOpt,
     note: FigureNoteOpt,
-    region: Annotated[
-        str | None,
-        typer.Option("--region", "-r", autocompletion=complete_region, help="The region's record (default: national)."),
-    ] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who (default: $PTRACK_USER or git user.name).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change without writing it.")] = False,
+    region: FigureRegionOpt = None,
+    by: ByOpt = None,
+    dry_run: DryRunOpt = False,
     data: DataOpt = None,
 ) -> None:
     """Set a record's baseline for an indicator (one base year), with who, when, the source and why in its history.
