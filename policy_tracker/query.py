@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from policy_tracker.cells import DATE_FORMS, CellDate, parse_date
+from policy_tracker.cells import CellDate, parse_date
 from policy_tracker.clock import china_day
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import (
@@ -228,7 +228,7 @@ def person_date(text: str, option: str = "--date") -> CellDate:
     try:
         return parse_date(text)
     except ValueError as e:
-        raise PtrackError(f"{option}: {e}", fix=f"Write a date such as {DATE_FORMS}") from None
+        raise PtrackError(f"{option}: {e}", fix="For example: 2026-09-30 or 2026年第三季度") from None  # e lists the forms
 
 
 def parse_day(text: str, option: str = "--since", end: bool = False) -> dt.date:
