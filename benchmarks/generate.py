@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from policy_tracker import store  # noqa: E402
-from policy_tracker.models import STATUSES, Region  # noqa: E402
+from policy_tracker.models import STATUSES, RegionEntry  # noqa: E402
 from policy_tracker.regions import Registry  # noqa: E402
 
 YEARS = ("2021", "2022", "2023", "2024", "2025")
@@ -35,7 +35,8 @@ def _regions(ws: Path, wanted: int | None) -> list[str]:
     until there are `wanted` of them."""
     data = yaml.safe_load((ws / "regions.yaml").read_text(encoding="utf-8"))
     regions = data["regions"]
-    registry = Registry([Region.model_validate(r) for r in regions])  # every division of China, then the clusters
+    # every division of China, then the clusters
+    registry = Registry([RegionEntry.model_validate(r).to_region() for r in regions])
     order = ("province", "cluster", "city", "county")
     codes = [r.code for kind in order for r in registry if r.kind == kind]
     provinces = [r.code for r in registry if r.kind == "province"]

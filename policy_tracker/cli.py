@@ -682,7 +682,7 @@ def regions(
     shown = [r for r in ws.regions if r.code in query.region_members(ws.regions, root)] if root is not None else ws.regions
     out = _format(fmt, (Format.table, Format.json, Format.csv), piped=Format.csv)
     if out is Format.json:
-        sys.stdout.write(render.models_json(shown))
+        sys.stdout.write(render.dump_json([r.as_json() for r in shown]))
     elif out is Format.csv:
         sys.stdout.write(render.regions_csv(shown))
     else:

@@ -11,6 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, model_validator
 
+from policy_tracker.regions import Region as Region  # the registry's plain data, named here as every model is
+from policy_tracker.regions import RegionKind, Registry, SizeClass, Tier
+
 SCHEMA_VERSION = 1
 TASK_COUNT = 23
 
@@ -18,7 +21,6 @@ STATUSES: tuple[str, ...] = ("not_started", "in_progress", "completed", "blocked
 Status = Literal["not_started", "in_progress", "completed", "blocked", "deferred"]
 Direction = Literal["higher_is_better", "lower_is_better", "context"]
 TextRecovered = Literal["verbatim_complete_probable", "verbatim_partial", "secondary_only", "title_only"]
-RegionKind = Literal["country", "province", "cluster", "city", "county", "other"]
 
 _PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
@@ -348,8 +350,10 @@ class ChaptersFile(Record):
     chapters: list[Chapter]
 
 
-class Region(Record):
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+class RegionEntry(Record):
+    """An entry of a workspace's regions.yaml, validated; the registry holds it as a plain `Region`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True, title="Region")
 
     code: RegionCode
     zh: NonEmpty
@@ -358,14 +362,18 @@ class Region(Record):
     parent: RegionCode | None = Field(None, description="the enclosing region (a province's is CN)")
     provinces: list[RegionCode] = Field([], description="a city cluster: the provinces it lies in")
     aliases: list[str] = []
-    tier: Literal["optimise", "expand", "foster"] | None = None
-    size_class: Literal["super_large", "mega"] | None = Field(None, alias="class")
+    tier: Tier | None = None
+    size_class: SizeClass | None = Field(None, alias="class")
     note: str | None = None
+
+    def to_region(self) -> Region:
+        return Region(self.code, self.zh, self.en, self.kind, self.parent, list(self.provinces), list(self.aliases),
+                      self.tier, self.size_class, self.note)  # fmt: skip
 
 
 class RegionsFile(Record):
     schema_version: int
-    regions: list[Region]
+    regions: list[RegionEntry]
 
 
 class DocumentInfo(Record):
@@ -421,8 +429,6 @@ class Workspace:
     regions_by_code: Mapping[str, Region] = field(init=False)
 
     def __post_init__(self) -> None:
-        from policy_tracker.regions import Registry  # the registry module needs these models
-
         if not isinstance(self.regions, Registry):
             self.regions = Registry(self.regions)
         self.regions_by_code = self.regions.by_code

@@ -16,15 +16,14 @@ under them.
 from __future__ import annotations
 
 import csv
-import difflib
 import functools
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import overload
+from typing import Any, Literal, overload
 
 from policy_tracker.errors import PtrackError
-from policy_tracker.models import Region
 
 DIVISIONS_FILE = Path(__file__).with_name("divisions.csv")
 EDITION = "NBS 2023 statistical division codes (国家统计局《2023年统计用区划代码和城乡划分代码》), as of 2023-06-30"
@@ -121,6 +120,34 @@ PROVINCES = frozenset(
 
 _Row = tuple[str, str, str, str, str, str, str, str]  # code, parent, kind, zh, en, class, aliases, short name
 
+RegionKind = Literal["country", "province", "cluster", "city", "county", "other"]
+Tier = Literal["optimise", "expand", "foster"]
+SizeClass = Literal["super_large", "mega"]
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A region: its code (`31`, `320100`, `YRD`), Chinese and English names, kind, the region enclosing it (a
+    province's is CN), a cluster's provinces, other names, the cluster's tier, the city's size class (`class` in
+    YAML: super_large, mega by the 7th census) and a note. Plain data: see the module docstring."""
+
+    code: str
+    zh: str
+    en: str
+    kind: RegionKind
+    parent: str | None = None
+    provinces: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    tier: Tier | None = None
+    size_class: SizeClass | None = None
+    note: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """Every field, as regions.yaml names them (`class` for the size class)."""
+        return {"code": self.code, "zh": self.zh, "en": self.en, "kind": self.kind, "parent": self.parent,
+                "provinces": list(self.provinces), "aliases": list(self.aliases), "tier": self.tier,
+                "class": self.size_class, "note": self.note}  # fmt: skip
+
 
 def short_name(zh: str) -> str | None:
     """The name without its generic term: 南京市 -> 南京, 新疆维吾尔自治区 -> 新疆; None if under two characters."""
@@ -154,8 +181,8 @@ def _national_rows() -> dict[str, _Row]:
 
 def _region(row: _Row) -> Region:
     code, parent, kind, zh, en, size_class, aliases, _ = row
-    # The file is the package's own and checked by the tests: no validation needed, and model_construct is cheap.
-    return Region.model_construct(
+    # The file is the package's own and checked by the tests: no validation needed.
+    return Region(
         code=code,
         zh=zh,
         en=en,
@@ -164,6 +191,10 @@ def _region(row: _Row) -> Region:
         aliases=aliases.split(";") if aliases else [],
         size_class=size_class or None,  # type: ignore[arg-type]
     )
+
+
+def _english_key(en: str) -> str:
+    return en.casefold().replace(" ", "").replace("'", "").replace("ü", "u")  # = normalise() for the file's ASCII names
 
 
 class Registry(Sequence[Region]):
@@ -291,7 +322,7 @@ class Registry(Sequence[Region]):
             # Codes and Chinese names are already in normal form; only English names and aliases need folding.
             exact.setdefault(code, []).append(code)
             exact.setdefault(row[3], []).append(code)
-            en = row[4].casefold().replace(" ", "").replace("'", "").replace("ü", "u")  # = normalise() for ASCII
+            en = _english_key(row[4])
             if en != row[3]:
                 exact.setdefault(en, []).append(code)
             if row[6]:
@@ -314,11 +345,10 @@ class Registry(Sequence[Region]):
         wanted = normalise(text)
         if self.has(wanted):  # a code, as typed: no index needed
             return [r for r in (self.get(wanted),) if r is not None]
-        exact, short = self._index
-        for index in (exact, short):
-            codes = index.get(wanted)
+        for codes in self._named(wanted):
             if codes:
                 return [r for c in codes if (r := self.get(c)) is not None]
+        exact, _ = self._index
         if wanted.isdigit():
             if len(wanted) == 4 and self.has(wanted + "00"):  # the NBS 4-digit prefecture code: 3201
                 return [r for r in (self.get(wanted + "00"),) if r is not None]
@@ -330,6 +360,34 @@ class Registry(Sequence[Region]):
             if len(prefixed) == 1:
                 return [r for r in (self.get(prefixed.pop()),) if r is not None]
         return []
+
+    def _named(self, wanted: str) -> tuple[list[str], list[str]]:
+        """The codes of the regions named `wanted` (normalised) exactly (code, name, alias), then by a short name,
+        as the name index holds them; one pass over the rows when the index is not built (one name resolved)."""
+        if not wanted:
+            return [], []
+        if "_index" in self.__dict__:
+            exact, short = self._index
+            return exact.get(wanted, []), short.get(wanted, [])
+        exact_codes: list[str] = []
+        short_codes: list[str] = []
+        for code, row in self._rows().items():
+            if code in self._own_by_code:
+                continue
+            if wanted in (code, row[3], _english_key(row[4])) or (
+                row[6] and any(normalise(a) == wanted for a in row[6].split(";"))
+            ):
+                exact_codes.append(code)
+            if row[7] == wanted:
+                short_codes.append(code)
+        for r in self.own:
+            if any(normalise(name) == wanted for name in (r.code, r.zh, r.en, *r.aliases) if name):
+                exact_codes.append(r.code)
+            if normalise(short_name(r.zh) or "") == wanted:
+                short_codes.append(r.code)
+        if self._national and wanted in RETIRED and RETIRED[wanted] not in exact_codes:
+            exact_codes.append(RETIRED[wanted])
+        return exact_codes, short_codes
 
     def complete(self, typed: str, limit: int = 60) -> list[tuple[str, str]]:
         """Shell completions for a region: (what to type, what it is). Digits complete codes, Chinese complete
@@ -376,6 +434,8 @@ class Registry(Sequence[Region]):
         if found:
             shown = "; ".join(self.describe(r) for r in found[:8]) + ("; ..." if len(found) > 8 else "")
             raise PtrackError(f"'{text.strip()}' matches several regions: {shown}", fix="Give the region's code")
+        import difflib  # only for a name that matched nothing
+
         exact, short = self._index
         names = [n for n in (*exact, *short) if not n.isdigit()]
         close = difflib.get_close_matches(normalise(text), names, n=3, cutoff=0.6)

@@ -531,7 +531,7 @@ def load_regions(root: Path) -> list[Region]:
     """Only the workspace's own regions.yaml (for shell completion, which must answer at once)."""
     problems: list[Problem] = []
     regions = _load_file(root / REGIONS, RegionsFile, _LineFinder(), problems)
-    return list(regions.regions) if regions is not None else []
+    return [r.to_region() for r in regions.regions] if regions is not None else []
 
 
 def load_workspace(root: Path) -> Workspace:
@@ -553,13 +553,14 @@ def load_workspace(root: Path) -> Workspace:
         task = _load_file(path, Task, lines, problems)
         if task is not None:
             tasks.append((path, task))
+    own = [r.to_region() for r in regions.regions] if regions is not None else []
     if goals is not None and chapters is not None and regions is not None:
         # Cross-file checks run on what did load, so one broken file does not hide other problems.
-        refs = _Refs(goals.goals, chapters.chapters, regions.regions, {p.stem for p in task_paths})
+        refs = _Refs(goals.goals, chapters.chapters, own, {p.stem for p in task_paths})
         problems.extend(_cross_check(refs, root, tasks, lines))
     if problems or config is None or goals is None or chapters is None or regions is None:
         raise WorkspaceInvalid(problems)
-    return Workspace(root, config, goals.goals, chapters.chapters, regions.regions, [t for _, t in tasks])
+    return Workspace(root, config, goals.goals, chapters.chapters, own, [t for _, t in tasks])
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from policy_tracker.models import Observation, Region, Target, Task, chinese_numeral, comparable, task_id
+from policy_tracker.models import Observation, RegionEntry, Target, Task, chinese_numeral, comparable, task_id
 
 
 def _task(**changes: Any) -> dict[str, Any]:
@@ -78,7 +78,8 @@ def test_a_wrong_task_is_refused(changes: dict[str, Any], message: str) -> None:
 
 
 def test_region_class_is_read_from_its_yaml_name() -> None:
-    region = Region.model_validate({"code": "310000", "zh": "上海", "en": "Shanghai", "kind": "city", "class": "super_large"})
+    data = {"code": "310000", "zh": "上海", "en": "Shanghai", "kind": "city", "class": "super_large"}
+    region = RegionEntry.model_validate(data)
     assert region.size_class == "super_large"
     assert region.model_dump(by_alias=True)["class"] == "super_large"
 

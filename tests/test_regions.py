@@ -168,3 +168,53 @@ def test_short_names() -> None:
     assert short_name("延边朝鲜族自治州") == "延边"
     assert short_name("内蒙古自治区") == "内蒙古"
     assert short_name("沛县") is None  # one character is not a name anyone types alone
+
+
+def test_a_region_is_plain_data_and_reads_as_regions_yaml_names_it() -> None:
+    from pydantic import BaseModel
+
+    registry = Registry([])
+    regions = list(registry)
+    assert len(regions) == 31 + 333 + 2975
+    assert not any(isinstance(r, BaseModel) for r in regions)
+    shanghai = registry.get("31")
+    assert shanghai is not None
+    assert shanghai.as_json() == {
+        "code": "31", "zh": "上海市", "en": "Shanghai", "kind": "province", "parent": "CN", "provinces": [],
+        "aliases": ["沪", "310000"], "tier": None, "class": "super_large", "note": None,
+    }  # fmt: skip
+
+
+def _names(rows: list[dict[str, str]]) -> list[str]:
+    """Names people type for a sample of the divisions: code, Chinese, English, short name, aliases, variants."""
+    names = [
+        "",
+        " ",
+        "Ｓｈａｎｇｈａｉ",
+        "xian",
+        "XI'AN",
+        "110000",
+        "310000",
+        "3201",
+        "101",
+        "朝阳区",
+        "朝阳",
+        "长三角",
+        "Yangtze",
+    ]
+    for r in rows[::37]:
+        names += [r["code"], r["zh"], r["en"], r["en"].upper(), r["short"], *r["aliases"].split(";")]
+    return [n for n in names if n is not None]
+
+
+def test_one_name_is_resolved_without_the_name_index_and_as_the_index_resolves_it(ws: Workspace) -> None:
+    own = list(ws.regions.own)  # type: ignore[attr-defined]
+    indexed = Registry(own)
+    _ = indexed._index  # built: the path taken for prefixes, suggestions and completion
+    for name in _names(_rows()):
+        scanned = Registry(own)
+        assert [r.code for r in scanned.candidates(name)] == [r.code for r in indexed.candidates(name)], name
+    fresh = Registry(own)
+    assert fresh.resolve("上海").code == "31"
+    assert fresh.resolve("Nanjing").code == "320100"
+    assert "_index" not in fresh.__dict__  # an exact or short name never builds it
