@@ -172,11 +172,60 @@ def normalise(text: str) -> str:
 
 @functools.cache
 def _national_rows() -> dict[str, _Row]:
-    with open(DIVISIONS_FILE, encoding="utf-8", newline="") as f:
-        lines = (line for line in f if not line.startswith("#"))
-        reader = csv.reader(lines)
-        next(reader)  # the header
-        return {row[0]: tuple(row) for row in reader}  # type: ignore[misc]
+    """Every division, by code: for the commands that go through many of them."""
+    return {row[0]: tuple(row) for row in csv.reader(_division_text()[1])}  # type: ignore[misc]
+
+
+@functools.cache
+def _division_text() -> tuple[str, list[str]]:
+    """divisions.csv's rows (no comment, no header) as one text whose every row follows a newline, and as lines: one
+    region is found by searching them, without building the other 3,358."""
+    raw = DIVISIONS_FILE.read_text(encoding="utf-8")
+    rows = raw.index("\n", raw.index("\ncode,") + 1)  # the edition's comment, then the header, then the rows
+    text = raw[rows:].rstrip("\n")
+    return text, text[1:].split("\n")
+
+
+@functools.cache
+def _folded_text() -> str:
+    """The rows' text folded the way names are compared (`_fold` keeps the lines): where a name is searched."""
+    return _fold(_division_text()[0])
+
+
+def _parse(line: str) -> _Row:
+    return tuple(next(csv.reader([line])))  # type: ignore[return-value]
+
+
+def _find_row(code: str) -> _Row | None:
+    """The row of one code, found in the text."""
+    text = _division_text()[0]
+    at = text.find(f"\n{code},")
+    if at < 0:
+        return None
+    end = text.find("\n", at + 1)
+    row = _parse(text[at + 1 : end if end >= 0 else len(text)])
+    return row if row[0] == code else None
+
+
+def _rows_holding(wanted: str) -> Iterator[_Row]:
+    """The rows whose folded line holds `wanted` (a normalised name): every row that `wanted` may name, and a few
+    more, in file order."""
+    lines, folded = _division_text()[1], _folded_text()
+    line, counted = -1, 0  # the text starts with a newline: its first row is line 0
+    at = folded.find(wanted)
+    while at >= 0:
+        line += folded.count("\n", counted, at)
+        end = folded.find("\n", at)
+        yield _parse(lines[line])
+        if end < 0:
+            return
+        counted = end
+        at = folded.find(wanted, end)
+
+
+def _fold(text: str) -> str:
+    """`normalise` for the division file's text, which is in normal form (NFKC, no tabs or curly quotes; tested)."""
+    return text.casefold().replace(" ", "").replace("'", "").replace("ü", "u")
 
 
 def _region(row: _Row) -> Region:
@@ -191,10 +240,6 @@ def _region(row: _Row) -> Region:
         aliases=aliases.split(";") if aliases else [],
         size_class=size_class or None,  # type: ignore[arg-type]
     )
-
-
-def _english_key(en: str) -> str:
-    return en.casefold().replace(" ", "").replace("'", "").replace("ü", "u")  # = normalise() for the file's ASCII names
 
 
 class Registry(Sequence[Region]):
@@ -215,20 +260,26 @@ class Registry(Sequence[Region]):
     def _rows(self) -> dict[str, _Row]:
         return _national_rows() if self._national else {}
 
+    def _row(self, code: str) -> _Row | None:
+        """One national row: from the rows when a command has loaded them all, else searched in the file's text."""
+        if not self._national:
+            return None
+        return _national_rows().get(code) if _national_rows.cache_info().currsize else _find_row(code)
+
     def get(self, code: str) -> Region | None:
         """The region with this code (exactly), or None."""
         found = self._own_by_code.get(code)
         if found is not None:
             return found
         if code not in self._built:
-            row = self._rows().get(code)
+            row = self._row(code)
             if row is None:
                 return None
             self._built[code] = _region(row)
         return self._built[code]
 
     def has(self, code: str) -> bool:
-        return code in self._own_by_code or (self._national and code in PROVINCES) or code in self._rows()
+        return code in self._own_by_code or (self._national and code in PROVINCES) or self._row(code) is not None
 
     def is_province(self, code: str) -> bool:
         own = self._own_by_code.get(code)
@@ -261,7 +312,7 @@ class Registry(Sequence[Region]):
         own = self._own_by_code.get(code)
         if own is not None:
             return own.parent
-        row = self._rows().get(code)
+        row = self._row(code)
         return (row[1] or None) if row is not None else None
 
     def path(self, code: str) -> list[Region]:
@@ -322,7 +373,7 @@ class Registry(Sequence[Region]):
             # Codes and Chinese names are already in normal form; only English names and aliases need folding.
             exact.setdefault(code, []).append(code)
             exact.setdefault(row[3], []).append(code)
-            en = _english_key(row[4])
+            en = _fold(row[4])
             if en != row[3]:
                 exact.setdefault(en, []).append(code)
             if row[6]:
@@ -363,7 +414,7 @@ class Registry(Sequence[Region]):
 
     def _named(self, wanted: str) -> tuple[list[str], list[str]]:
         """The codes of the regions named `wanted` (normalised) exactly (code, name, alias), then by a short name,
-        as the name index holds them; one pass over the rows when the index is not built (one name resolved)."""
+        as the name index holds them; without the index (one name resolved), from the rows whose text holds it."""
         if not wanted:
             return [], []
         if "_index" in self.__dict__:
@@ -371,12 +422,11 @@ class Registry(Sequence[Region]):
             return exact.get(wanted, []), short.get(wanted, [])
         exact_codes: list[str] = []
         short_codes: list[str] = []
-        for code, row in self._rows().items():
+        for row in _rows_holding(wanted) if self._national else ():
+            code = row[0]
             if code in self._own_by_code:
                 continue
-            if wanted in (code, row[3], _english_key(row[4])) or (
-                row[6] and any(normalise(a) == wanted for a in row[6].split(";"))
-            ):
+            if wanted in (code, row[3], _fold(row[4])) or (row[6] and any(normalise(a) == wanted for a in row[6].split(";"))):
                 exact_codes.append(code)
             if row[7] == wanted:
                 short_codes.append(code)

@@ -10,7 +10,7 @@ from policy_tracker import store
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import Region, Workspace
 from policy_tracker.query import find_region, region_members
-from policy_tracker.regions import DIVISIONS_FILE, EDITION, RETIRED, Registry, short_name
+from policy_tracker.regions import DIVISIONS_FILE, EDITION, RETIRED, Registry, _fold, _national_rows, normalise, short_name
 
 from conftest import REPO
 
@@ -207,6 +207,12 @@ def _names(rows: list[dict[str, str]]) -> list[str]:
     return [n for n in names if n is not None]
 
 
+def test_the_file_is_in_the_normal_form_its_text_is_searched_in() -> None:
+    for r in _rows():
+        for name in (r["code"], r["zh"], r["en"], r["short"], *r["aliases"].split(";")):
+            assert _fold(name) == normalise(name), name
+
+
 def test_one_name_is_resolved_without_the_name_index_and_as_the_index_resolves_it(ws: Workspace) -> None:
     own = list(ws.regions.own)  # type: ignore[attr-defined]
     indexed = Registry(own)
@@ -214,7 +220,11 @@ def test_one_name_is_resolved_without_the_name_index_and_as_the_index_resolves_i
     for name in _names(_rows()):
         scanned = Registry(own)
         assert [r.code for r in scanned.candidates(name)] == [r.code for r in indexed.candidates(name)], name
+    _national_rows.cache_clear()
     fresh = Registry(own)
     assert fresh.resolve("上海").code == "31"
     assert fresh.resolve("Nanjing").code == "320100"
     assert "_index" not in fresh.__dict__  # an exact or short name never builds it
+    assert fresh.get("320115") is not None and fresh.has("110105") and fresh.parent_of("320115") == "320100"
+    assert not fresh.has("320100,32") and fresh.get("code") is None  # a row is found by its whole code only
+    assert _national_rows.cache_info().currsize == 0  # nor were all the rows built for it
