@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from policy_tracker.changes import Edit, NewObservation, RecordChange, Stamp
     from policy_tracker.models import RegionRecord, Task, Workspace
     from policy_tracker.progress import TaskProgress
-    from policy_tracker.store import Written
+    from policy_tracker.store import TaskContext, Written
 
 # Typer's validation of an option's value speaks pydantic: these say the same as a sentence.
 _TYPE_WORDS = {
@@ -416,11 +416,18 @@ def main(
 def _workspace(data: Path | None) -> Workspace:
     from policy_tracker import store
 
+    return store.load_workspace(_workspace_root(data))
+
+
+def _workspace_root(data: Path | None) -> Path:
+    """The workspace's folder, made from the bundled dataset on first use, with any interrupted change completed."""
+    from policy_tracker import store
+
     location = store.find_workspace(data)
     if location.created:
         print(f"Created your workspace at {location.root} from the bundled dataset (`ptrack where` explains).", file=sys.stderr)
     _recover(location.root)
-    return store.load_workspace(location.root)
+    return location.root
 
 
 def _recover(root: Path) -> None:
@@ -736,7 +743,7 @@ def _stamp(by: str, undoes: str | None = None) -> Stamp:
     return Stamp(change=new_change_id(now), at=now.isoformat(timespec="milliseconds"), by=by, undoes=undoes)
 
 
-def _report_written(written: list[Written], ws: Workspace, stamp: Stamp, dry_run: bool) -> None:
+def _report_written(written: list[Written], ws: Workspace | TaskContext, stamp: Stamp, dry_run: bool) -> None:
     import difflib
 
     from policy_tracker import store
@@ -820,12 +827,12 @@ def update(
 
       ptrack update T09 --region 江苏省 --next "四季度完成管网改造资金拨付"
     """
-    from policy_tracker import query
+    from policy_tracker import query, store
     from policy_tracker.changes import Edit
 
     tid = query.parse_task_id(task)
-    ws = _workspace(data)
-    definition = query.find_task(ws, tid)
+    ws = store.load_task_context(_workspace_root(data), tid)  # not the whole workspace: one change, any size
+    definition = ws.task
     code = query.find_region(ws.regions, region).code if region is not None else "CN"
     # spaces around a note or a source say nothing, and an import (which reads cells trimmed) would lose them
     note, source, rationale = (x.strip() if x else x for x in (note, source, rationale))
@@ -845,7 +852,7 @@ def update(
         next_steps=next_steps,
     )
     if edit.is_empty() and edit.rationale is None:
-        edit = _ask(definition.id, code, ws)
+        edit = _ask(definition.id, code)
     _write_edit(ws, definition, edit, _stamp(_who(by, ws.root)), tid, code, dry_run)
 
 
@@ -879,7 +886,7 @@ def _observation(
     return NewObservation(name.strip(), value, checked, source=source, note=note, correct=correct, period=period or given.period)
 
 
-def _ask(task: str, region: str, ws: Workspace) -> Edit:
+def _ask(task: str, region: str) -> Edit:
     """With no change given on a terminal, ask for one; without a terminal, say what is missing."""
     from policy_tracker import query
     from policy_tracker.changes import Edit
@@ -922,7 +929,7 @@ def _current_indicator(ws: Workspace, tid: str, code: str, indicator: str) -> An
     return _indicator_data(record, indicator) if record is not None else None
 
 
-def _write_edit(ws: Workspace, definition: Any, edit: Any, stamp: Any, tid: str, code: str, dry_run: bool) -> None:
+def _write_edit(ws: Workspace | TaskContext, definition: Any, edit: Any, stamp: Any, tid: str, code: str, dry_run: bool) -> None:
     from policy_tracker import store
     from policy_tracker.changes import plan_edit
 

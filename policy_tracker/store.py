@@ -564,6 +564,39 @@ def load_workspace(root: Path) -> Workspace:
 
 
 @dataclass(frozen=True)
+class TaskContext:
+    """What a change to one task's records needs, read without the rest of the workspace: the workspace's
+    configuration, the task's definition and the region registry (regions.yaml over the national divisions)."""
+
+    root: Path
+    config: WorkspaceConfig
+    task: Task
+    regions: Registry
+
+
+def load_task_context(root: Path, task: str) -> TaskContext:
+    """ptrack.yaml, regions.yaml and one task file (`T08`), validated; not the other tasks, goals or chapters, so a
+    change costs the same in any workspace. Raises WorkspaceInvalid listing the problems of these files, and
+    PtrackError when the task file is missing. `load_workspace` and `validate` check the rest."""
+    lines = _LineFinder()
+    problems: list[Problem] = []
+    config = _load_file(root / MARKER, WorkspaceConfig, lines, problems)
+    if config is not None:
+        _check_version(config, root / MARKER)
+    regions = _load_file(root / REGIONS, RegionsFile, lines, problems)
+    path = root / f"{task}.yaml"
+    if not path.is_file():
+        raise PtrackError(f"task {task} is not in this workspace", where=str(root), fix="Run `ptrack validate`")
+    definition = _load_file(path, Task, lines, problems)
+    if definition is not None and definition.id != task:
+        message = f"the file is {path.name} but the id is {definition.id}: rename one to match"
+        problems.append(Problem(display_path(path), lines.line(path, ("id",)), _loc_text(("id",)), message))
+    if problems or config is None or regions is None or definition is None:
+        raise WorkspaceInvalid(problems)
+    return TaskContext(root, config, definition, Registry([r.to_region() for r in regions.regions]))
+
+
+@dataclass(frozen=True)
 class _Refs:
     goals: list[Goal]
     chapters: list[Chapter]
