@@ -1303,24 +1303,29 @@ def _with_entry(history: str, entry: HistoryEntry) -> str:
     return history + ("" if history.endswith("\n") else "\n") + item
 
 
-def _plain_head(head: str) -> dict[str, Any] | None:
+def _plain_head(head: str, read: Any = None) -> dict[str, Any] | None:
     """The head of a record as plain data, when writing it back plainly gives the same text (no comments, ptrack's
     own layout, as ptrack writes and most records are); else None. libyaml reads and writes it many times faster than
-    the round-trip writer, and the result is the same text that writer would produce."""
+    the round-trip writer, and the result is the same text that writer would produce. `read`: the whole record's
+    data, already read, whose keys before its history are the head's (the text comparison proves it)."""
     if "#" in head:
         return None
-    try:
-        data = parse_yaml(head, "")
-    except _FileProblem:
-        return None
+    if isinstance(read, dict) and list(read)[-1:] == ["history"]:
+        data: Any = {k: v for k, v in read.items() if k != "history"}  # no second parse
+    else:
+        try:
+            data = parse_yaml(head, "")
+        except _FileProblem:
+            return None
     return data if isinstance(data, dict) and dump_plain(data) == head else None
 
 
-def _rewrite(before: str, changes: list[Change], entry: HistoryEntry) -> str:
+def _rewrite(before: str, changes: list[Change], entry: HistoryEntry, read: Any = None) -> str:
+    """`before` with `changes` applied and `entry` added to its history; `read`: its data, if already parsed (changed)."""
     parts = _split_history(before)
     if parts is not None:
         head, history = parts
-        doc = _plain_head(head)
+        doc = _plain_head(head, read)
         if doc is None:  # comments or a layout of its own to keep: the round-trip writer
             doc = _round_trip().load(head)
         _apply(doc, changes)
@@ -1449,7 +1454,7 @@ def change_records(
             if old is None and region == "CN":
                 raise PtrackError(f"task file {display_path(path)} is missing", fix="Run `ptrack validate`")
             before = _record_text(old, path) if old is not None else None
-            current = _parse_record(path, before, task, region)
+            current, read = _read_record(path, before, task, region)
             record_plan = plan(current)
             if not record_plan.changes and not record_plan.note:  # a note alone is a change: it is recorded
                 continue
@@ -1457,7 +1462,7 @@ def change_records(
             if before is None:
                 after = _new_record_text(task, region, record_plan.changes, entry)
             else:
-                after = _rewrite(before, record_plan.changes, entry)
+                after = _rewrite(before, record_plan.changes, entry, read)
             _parse_record(path, after, task, region)  # never write what would not load
             staged.append(Written(path, entry, before, after, old, _encode_like(after, old)))
             _check_size(staged[-1], undo=stamp.undoes is not None)
@@ -1589,17 +1594,24 @@ def _encode_like(text: str, old: bytes | None) -> bytes:
 
 
 def _parse_record(path: Path, text: str | None, task: str, region: str) -> Task | RegionRecord:
+    return _read_record(path, text, task, region)[0]
+
+
+def _read_record(path: Path, text: str | None, task: str, region: str) -> tuple[Task | RegionRecord, Any]:
+    """A record's text validated: the record, and the data it was read from (None for a record not yet written)."""
     if text is None:
-        return RegionRecord.model_validate(_new_region_record(task, region))
+        return RegionRecord.model_validate(_new_region_record(task, region)), None
     model: type[Task | RegionRecord] = Task if region == "CN" else RegionRecord
     lines = _LineFinder()
+    data = None
     try:
-        record, problems = _validate(model, parse_yaml(text, display_path(path)), path, lines)
+        data = parse_yaml(text, display_path(path))
+        record, problems = _validate(model, data, path, lines)
     except _FileProblem as e:
         problems = [e.problem]
     if problems:
         raise WorkspaceInvalid(problems)
-    return record  # type: ignore[no-any-return]
+    return record, data
 
 
 def merged_record_text(ours: str, values: dict[str, Any]) -> str:

@@ -300,5 +300,5 @@ def test_a_target_set_on_a_record_in_ptracks_layout_is_placed_as_the_round_trip_
     head = after[: after.index("\nhistory:") + 1]
     assert head.index("targets:") < head.index("observations:")
     entry = store.load_record(ws_dir, "T13", "31").history[-1]  # type: ignore[union-attr]
-    monkeypatch.setattr(store, "_plain_head", lambda head: None)  # the round-trip writer, as for a file with comments
+    monkeypatch.setattr(store, "_plain_head", lambda head, read=None: None)  # the round-trip writer, as for a file with comments
     assert store._rewrite(before, entry.changes, entry) == after

@@ -125,3 +125,23 @@ def test_an_update_is_the_same_and_is_seen_with_a_fresh_or_a_warm_index(ws_dir: 
         assert after.exit_code == 0, after.stderr
         shown.append(json.loads(after.stdout))
     assert [s["status"] for s in shown] == ["blocked", "deferred"]
+
+
+def test_a_record_in_ptracks_layout_is_parsed_once_before_and_once_after(
+    ws_dir: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policy_tracker import store
+
+    assert runner.invoke(app, ["update", "T08", "--region", "31", "--status", "in_progress"]).exit_code == 0  # written
+    parsed: list[str] = []
+    real = store.parse_yaml
+
+    def counted(text: str, shown: str) -> object:
+        parsed.append(shown)
+        return real(text, shown)
+
+    monkeypatch.setattr(store, "parse_yaml", counted)
+    result = runner.invoke(app, ["update", "T08", "--region", "31", "--status", "blocked", "-m", "资金未到位"])
+    assert result.exit_code == 0, result.stderr
+    expected = ["ptrack.yaml", "regions.yaml", "T08.yaml", *["records/31/T08.yaml"] * 2]  # no other file, no second head
+    assert sorted(parsed) == sorted(f"ws/{name}" for name in expected)
