@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from policy_tracker import store
+from policy_tracker import index, store
+from policy_tracker.cli import app
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import Region, Workspace
 from policy_tracker.query import find_region, region_members
@@ -228,3 +231,27 @@ def test_one_name_is_resolved_without_the_name_index_and_as_the_index_resolves_i
     assert fresh.get("320115") is not None and fresh.has("110105") and fresh.parent_of("320115") == "320100"
     assert not fresh.has("320100,32") and fresh.get("code") is None  # a row is found by its whole code only
     assert _national_rows.cache_info().currsize == 0  # nor were all the rows built for it
+
+
+REGION_COMMANDS = [
+    ("regions", "--region", "江苏", "-f", "csv"),
+    ("regions", "--region", "Shanghai", "-f", "json"),
+    ("list", "--region", "沪", "-f", "csv"),
+    ("show", "T08", "--region", "上海市", "-f", "json"),
+    ("matrix", "--region", "长三角", "-f", "csv"),
+    ("log", "--region", "310000", "-f", "csv"),
+]
+
+
+@pytest.mark.parametrize("args", REGION_COMMANDS, ids=[" ".join(a) for a in REGION_COMMANDS])
+def test_a_region_named_any_way_gives_the_same_output_with_a_fresh_and_a_warm_index(ws_dir: Path, args: tuple[str, ...]) -> None:
+    runner = CliRunner()
+    outputs = []
+    for state in ("fresh", "warm"):
+        if state == "fresh":
+            index.discard(index.index_path(ws_dir))
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 0, result.stderr
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+    assert outputs[0].strip()
