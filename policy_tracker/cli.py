@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -532,13 +532,17 @@ def list_tasks(
     members = None
     if region is not None:
         members = frozenset(query.region_members(ws.regions, query.find_region(ws.regions, region).code))
+    selection = query.TaskFilter(goal_id, component_key, chapter_label, statuses, members, search)
     if others:
         rows = _rolled_up(ws, others, rows, members)
+    elif region is not None and out is Format.csv and json_fields is None and sort == "id":
+        # the region records stream from the index to the output in the listing's order: none is held
+        sys.stdout.writelines(render.rows_csv_chunks(_listing_cells(ws, rows, members, selection)))
+        return
     elif region is not None:
         # a listing reads only the top-level fields, except JSON, which prints every field
         records = store.load_region_records(ws.root, members, shallow=out is not Format.json and json_fields is None)
         rows += query.region_rows(ws.tasks, records)
-    selection = query.TaskFilter(goal_id, component_key, chapter_label, statuses, members, search)
     selected = query.sort_rows(query.filter_rows(rows, selection), sort, ws.chapters)
 
     if json_fields is not None:
@@ -562,6 +566,31 @@ def list_tasks(
         sys.stdout.write(render.rows_markdown(ws, selected, lang.value))
     else:
         render.print_rows(render.make_console(), ws, selected, lang.value, title)
+
+
+def _listing_cells(ws: Workspace, national: list[Any], members: Any, selection: Any) -> Iterator[tuple[object, ...]]:
+    """The CSV cells of a listing by id: the national rows that pass `selection`, merged in order with the region
+    records of `members` streamed from the index (task, then region), filtered as they come."""
+    import dataclasses
+    import heapq
+
+    from policy_tracker import query, render, store
+
+    tasks = {
+        r.task.id: r.task for r in query.filter_rows(national, dataclasses.replace(selection, statuses=frozenset(), regions=None))
+    }
+    statuses = selection.statuses
+    ours = (
+        ((r.task.number, False, r.region), render.row_cells(r.task, r.region, r.status, r.owner))
+        for r in query.sort_rows(query.filter_rows(national, selection), "id", ws.chapters)
+    )
+    theirs = (
+        ((tasks[task].number, region != "CN", region), render.row_cells(tasks[task], region, status, owner or region))
+        for task, region, status, owner in store.region_listing(ws.root, members)
+        if task in tasks and (not statuses or status in statuses)
+    )
+    for _, cells in heapq.merge(ours, theirs, key=lambda x: x[0]):
+        yield cells
 
 
 def _rolled_name(ws: Workspace, others: list[Workspace]) -> str:
@@ -1382,8 +1411,12 @@ def _assess(
     method: str,
     tolerance: float | None,
     others: list[Workspace] | None = None,
+    kept: dict[tuple[str, str], Any] | None = None,
 ) -> tuple[Any, list[TaskProgress], Any, list[Any]]:
-    """Progress of the records in scope, each as it was at the as-of date; also the records as they are now."""
+    """Progress of the records in scope, each as it was at the as-of date; also the records held as they are now:
+    the national ones, or in a roll-up all of them (a region's own records are streamed from the index, one at a
+    time, with only the history the date needs). `kept` receives the records, as of the date, that have a rating
+    or next steps (without their indicators and history), by (task, region)."""
     import datetime as dt
 
     from policy_tracker import clock, progress, query, store
@@ -1402,19 +1435,34 @@ def _assess(
             rows = query.filter_rows(rows, query.TaskFilter(regions=members))
     elif scope is not None:
         members = frozenset(query.region_members(ws.regions, scope.code))
-        rows += query.region_rows(ws.tasks, store.load_region_records(ws.root, members))
         rows = query.filter_rows(rows, query.TaskFilter(regions=members))
     in_scope = rows
-    if goal is not None:
-        rows = query.filter_rows(rows, query.TaskFilter(goal=query.find_goal(ws.goals, goal).id))
-    then = []
+    goal_id = query.find_goal(ws.goals, goal).id if goal is not None else None
+    if goal_id is not None:
+        rows = query.filter_rows(rows, query.TaskFilter(goal=goal_id))
+    horizons = tuple(sorted(g.year for g in ws.goals)) or (2030,)
+    assessed = []
+
+    def assess(row: query.RecordRow, note: str | Literal[False] | None = False) -> None:
+        assessed.append(progress.task_progress(row, day, settings, horizons, latest_note=note))
+        if kept is not None and (row.record.rating or row.record.next_steps):
+            kept[(row.task.id, row.region)] = row.record.model_copy(update={"indicators": [], "history": []})
+
     for row in rows:
         record = progress.as_of_record(row.record, moment)
-        if record is None:
-            continue
-        then.append(query.RecordRow(record if row.region == "CN" else row.task, row.region, record, row.origin))  # type: ignore[arg-type]
-    horizons = tuple(sorted(g.year for g in ws.goals)) or (2030,)
-    assessed = [progress.task_progress(r, day, settings, horizons) for r in query.sort_rows(then, "id", ws.chapters)]
+        if record is not None:
+            assess(query.RecordRow(record if row.region == "CN" else row.task, row.region, record, row.origin))  # type: ignore[arg-type]
+    if scope is not None and not others:  # the region records, one at a time: none is held once assessed
+        by_id = {t.id: t for t in ws.tasks}
+        for part in store.region_records_as_of(ws.root, members, moment):
+            task = by_id.get(part.record.task)
+            if task is None or (goal_id is not None and not query.serves_goal(task, goal_id)):
+                continue
+            record = progress.as_of_parts(part.record, part.later, part.earlier)
+            if record is not None:
+                assess(query.RecordRow(task, record.region, record), part.note)
+    order = query.sort_keys("id", ws.chapters)
+    assessed.sort(key=lambda t: order(query.RecordRow(t.task, t.region, t.task)))
     return day, assessed, scope, in_scope
 
 
@@ -1488,7 +1536,7 @@ def progress_view(
         available = (*jsonfields.PROGRESS_FIELDS, "origin") if others else jsonfields.PROGRESS_FIELDS
         _json_fields(json_fields, available, lambda: json.loads(render.progress_json(view, origins))["records"])
     elif out is Format.json:
-        sys.stdout.write(render.progress_json(view, origins))
+        sys.stdout.writelines(render.progress_json_chunks(view, origins))
     else:
         render.make_console().print(render.progress_view(ws, view, lang.value))
 
@@ -1582,15 +1630,18 @@ def report(
       ptrack report --with ../shanghai --with ../jiangsu -o national.md
     """
     import datetime as dt
+    import heapq
 
     from policy_tracker import __version__, clock, progress, query, store
     from policy_tracker.matrix import build_matrix
+    from policy_tracker.query import instant
     from policy_tracker.report import ReportInput, build_report
     from policy_tracker.report_md import render_markdown
 
     ws = _workspace(data)
     others = _others(ws, also)
-    day, assessed, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance, others)
+    records: dict[tuple[str, str], Any] = {}  # as they were at the as-of date: the ratings' rationale, next steps
+    day, assessed, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance, others, kept=records)
     since_day = query.parse_day(since, "--since") if since is not None else None
     changes: list[Any] = []
     if since_day is not None:
@@ -1599,14 +1650,16 @@ def report(
             dt.datetime.combine(day, dt.time.max, tzinfo=clock.CHINA),
         )
         changes = progress.history_between(in_scope, start, end)
+        if scope is not None and not others:  # the region records' changes, from the index's history rows
+            by_id = {t.id: t for t in ws.tasks}
+            members = query.region_members(ws.regions, scope.code)
+            found = [
+                (query.RecordRow(by_id[task], region, by_id[task]), entry)
+                for task, region, entry in store.region_changes(ws.root, members, start, end)
+                if task in by_id
+            ]
+            changes = list(heapq.merge(changes, found, key=lambda c: (instant(c[1].at), c[1].change), reverse=True))
     document = ws.config.document
-    moment = dt.datetime.combine(day, dt.time.max, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    assessed_keys = {(t.task.id, t.region) for t in assessed}
-    records = {  # as they were at the as-of date: the ratings' rationale
-        (row.task.id, row.region): progress.as_of_record(row.record, moment)
-        for row in in_scope
-        if (row.task.id, row.region) in assessed_keys
-    }
     definitions = [t for t in ws.tasks if goal is None or query.serves_goal(t, query.find_goal(ws.goals, goal).id)]
     model = build_report(
         ReportInput(
@@ -1626,7 +1679,7 @@ def report(
             method=method,
             matrix=build_matrix(definitions, ws.regions, scope, assessed) if scope is not None else None,
             definitions=definitions,
-            records={k: v for k, v in records.items() if v is not None},
+            records=records,
             overview=_overview(ws, goal, day, assessed, scope, method, tolerance),
         ),
         lang.value,

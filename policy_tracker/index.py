@@ -104,6 +104,25 @@ def _utc(at: str) -> tuple[str, str]:
     return utc, china_day(moment).isoformat()
 
 
+def _utc_text(moment: dt.datetime) -> str:
+    """An aware moment as the history rows' `utc` column writes it, so that the text compares as the time does."""
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+@dataclass(frozen=True)
+class AsOfRow:
+    """One region record as an assessment at a moment needs it (see `Index.as_of`).
+
+    `record` has no history; `later` holds the entries recorded after the moment, oldest first; `earlier` counts
+    those recorded up to it; `note` is the latest of their notes (None: none).
+    """
+
+    record: RegionRecord
+    later: tuple[HistoryEntry, ...]
+    earlier: int
+    note: str | None
+
+
 @dataclass(frozen=True)
 class Checked:
     """What validate's cross-checks need of one indexed region record."""
@@ -304,6 +323,12 @@ class Index:
                 fields["rating"] = json.loads(rating)
             yield RegionRecord.model_construct(**fields)
 
+    def listing(self, folders: set[str] | None) -> Iterator[tuple[str, str, str, str | None]]:
+        """(task, region, status, owner) of each record of these folders (all: None), ordered by task, then region
+        (as Python orders text): a listing by task streams them as they come."""
+        sql = "SELECT task, region, status, owner FROM records WHERE {folders} ORDER BY task, region, folder, name"
+        return self._rows(sql, folders)
+
     def count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM records").fetchone()[0])
 
@@ -343,6 +368,48 @@ class Index:
         )
         for row_task, region, body in self._rows(sql, folders, tuple(params)):
             yield row_task, region, HistoryEntry.model_validate_json(body)
+
+    def as_of(self, folders: set[str] | None, moment: dt.datetime) -> Iterator[AsOfRow]:
+        """Each record of these folders (all: None) in file order, with only what an assessment at `moment` needs
+        of its history: the entries recorded after it (to be taken back), how many came before, and the latest
+        note among those. The rest of the history stays in the database, so memory does not grow with it.
+        """
+        at = _utc_text(moment)
+        noted = "json_extract(h.body, '$.note')"
+        where, params = "1", [at, at, at]
+        if folders is not None:
+            where = "r.folder IN (SELECT value FROM json_each(?))"
+            params.append(_dumps(sorted(folders)))
+        sql = (
+            "SELECT r.path, json_remove(r.body, '$.history'), "  # noqa: S608 - fixed clauses
+            "(SELECT count(*) FROM history h WHERE h.path = r.path AND h.utc <= ?), "
+            "(SELECT count(*) FROM history h WHERE h.path = r.path AND h.utc > ?), "
+            f"(SELECT {noted} FROM history h WHERE h.path = r.path AND h.utc <= ? AND {noted} IS NOT NULL "
+            f"AND {noted} != '' ORDER BY h.seq DESC LIMIT 1) "
+            f"FROM records r WHERE {where} ORDER BY r.folder, r.name"
+        )
+        later_sql = "SELECT body FROM history WHERE path = ? AND utc > ? ORDER BY seq"
+        for path, body, earlier, later, note in self.db.execute(sql, params):
+            entries = (
+                tuple(HistoryEntry.model_validate_json(b) for (b,) in self.db.execute(later_sql, (path, at))) if later else ()
+            )
+            yield AsOfRow(RegionRecord.model_validate_json(body, strict=False), entries, earlier, note)
+
+    def changes_between(
+        self, folders: set[str] | None, since: dt.datetime, until: dt.datetime
+    ) -> Iterator[tuple[str, str, HistoryEntry]]:
+        """(task, region, entry) of the history entries recorded in (since, until], newest first; entries of the same
+        time and change set in file order, each record's in the order recorded (as `progress.history_between`)."""
+        where, params = "utc > ? AND utc <= ?", [_utc_text(since), _utc_text(until)]
+        if folders is not None:
+            where += " AND folder IN (SELECT value FROM json_each(?))"
+            params.append(_dumps(sorted(folders)))
+        sql = (
+            f"SELECT task, region, body FROM history WHERE {where} "  # noqa: S608 - fixed clauses
+            "ORDER BY utc DESC, change DESC, folder, name, seq"
+        )
+        for task, region, body in self.db.execute(sql, params):
+            yield task, region, HistoryEntry.model_validate_json(body)
 
     def change_entries(self, change: str) -> Iterator[tuple[str, str, HistoryEntry]]:
         """(task, region, entry) of one change set in the region records."""
@@ -425,4 +492,4 @@ def merge_history(*streams: Iterable[Any]) -> Iterator[Any]:
     return heapq.merge(*streams, key=lambda r: (r.when, r.entry.change, r.task, r.region), reverse=True)
 
 
-__all__ = ["Checked", "Index", "Problem", "discard", "index_path", "merge_history", "run", "stream"]
+__all__ = ["AsOfRow", "Checked", "Index", "Problem", "discard", "index_path", "merge_history", "run", "stream"]

@@ -158,9 +158,13 @@ def task_progress(
     settings: Settings | None = None,
     horizons: Sequence[int] = (2030, 2035),
     horizon: int | None = None,
+    latest_note: str | Literal[False] | None = False,
 ) -> TaskProgress:
     """How one record stands with the data known at the as-of date (the record must already be as it was
-    then: see `as_of_record`), judged for each horizon."""
+    then: see `as_of_record`), judged for each horizon.
+
+    `latest_note`: the latest note in the record's history up to the as-of date, when the record was read
+    without its history (`as_of_parts`); False: taken from `row.record.history`."""
     settings = settings or Settings()
     record = row.record
     definitions = {i.id: i for i in row.task.indicators}
@@ -176,7 +180,9 @@ def task_progress(
                 )
             )
     rating = record.rating.level if record.rating else None
-    notes = [h.note for h in record.history if h.note]
+    if latest_note is False:
+        notes = [h.note for h in record.history if h.note]
+        latest_note = notes[-1] if notes else None
     served = [h for h in horizons if serves_goal(row.task, str(h))]
     return TaskProgress(
         task=row.task,
@@ -186,7 +192,7 @@ def task_progress(
         horizon=horizon if horizon is not None else min(served or horizons),
         by_horizon=by_horizon,
         rating=rating,
-        latest_note=notes[-1] if notes else None,
+        latest_note=latest_note,
     )
 
 
@@ -210,6 +216,25 @@ def as_of_record(record: Task | RegionRecord, moment: dt.datetime) -> Task | Reg
     data["history"] = [h.model_dump(mode="json") for h in record.history if instant(h.at) <= moment]
     data["revision"] = len(data["history"])  # what revision counts
     return type(record).model_validate(data, strict=False)
+
+
+def as_of_parts(record: RegionRecord, later: Sequence[HistoryEntry], earlier: int) -> RegionRecord | None:
+    """`as_of_record` for a record read without its history: `later` holds the entries recorded after the moment
+    (oldest first), `earlier` counts those before it. The result has no history; its revision counts `earlier`.
+
+    None for a record that did not exist yet (its first change came later).
+    """
+    if not later:
+        return record
+    if earlier == 0:
+        return None
+    data = record.model_dump(mode="json", by_alias=True)
+    for entry in reversed(later):
+        for change in reversed(entry.changes):
+            _put(data, change.field, change.old)
+    data["history"] = []
+    data["revision"] = earlier
+    return RegionRecord.model_validate(data, strict=False)
 
 
 def _put(data: dict[str, Any], name: str, value: object) -> None:

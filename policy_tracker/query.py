@@ -184,6 +184,11 @@ def filter_rows(rows: Iterable[RecordRow], f: TaskFilter) -> list[RecordRow]:
 
 
 def sort_rows(rows: Iterable[RecordRow], key: str, chapters: Sequence[Chapter]) -> list[RecordRow]:
+    return sorted(rows, key=sort_keys(key, chapters))
+
+
+def sort_keys(key: str, chapters: Sequence[Chapter]) -> Callable[[RecordRow], tuple[Any, ...]]:
+    """The sort key of `sort_rows` by `key` (id, chapter, status, owner or title), for rows sorted elsewhere."""
     if key not in SORT_KEYS:
         raise PtrackError(f"cannot sort by '{key}'{_suggest(key, SORT_KEYS)}", fix=f"Sort by one of: {', '.join(SORT_KEYS)}")
     chapter_order = {c.label: c.number for c in chapters}
@@ -194,7 +199,7 @@ def sort_rows(rows: Iterable[RecordRow], key: str, chapters: Sequence[Chapter]) 
         "owner": lambda r: (r.owner, r.task.number, r.region),
         "title": lambda r: (r.task.title_en.casefold(), r.task.number, r.region),
     }
-    return sorted(rows, key=keys[key])
+    return keys[key]
 
 
 class HasStatus(Protocol):

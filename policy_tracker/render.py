@@ -47,6 +47,7 @@ from policy_tracker.progress import (
     GoalSummary,
     Overview,
     RegionSummary,
+    TaskProgress,
     exceptions,
 )
 from policy_tracker.query import HistoryRow, RecordRow, instant, status_counts, tasks_serving
@@ -132,14 +133,24 @@ ROW_CSV_HEADER = ("id", "region", "label", "chapter", "title_zh", "title_en", "s
 
 
 def rows_csv(rows: Sequence[RecordRow]) -> str:
-    out = [
-        (r.task.id, r.region, r.task.label, r.task.chapter, r.task.title_zh, r.task.title_en, r.status, r.owner,
-         " ".join(r.task.serves), len(r.task.indicators))
-        for r in rows
-    ]  # fmt: skip
+    out = [row_cells(r.task, r.region, r.status, r.owner) for r in rows]
     if any(r.origin for r in rows):  # a roll-up: which workspace each record came from
         return _csv((*ROW_CSV_HEADER, "origin"), [(*o, r.origin or "") for o, r in zip(out, rows, strict=True)])
     return _csv(ROW_CSV_HEADER, out)
+
+
+def rows_csv_chunks(rows: Iterable[Sequence[object]], size: int = 1000) -> Iterator[str]:
+    """`rows_csv` of rows already made cells (`row_cells`), in pieces as they stream in: the same text."""
+    head = _csv(ROW_CSV_HEADER, [])
+    yield head
+    for chunk in _batches(rows, size):
+        yield _csv(ROW_CSV_HEADER, chunk)[len(head) :]
+
+
+def row_cells(task: Task, region: str, status: str, owner: str) -> tuple[object, ...]:
+    """One listing row's CSV cells (`ROW_CSV_HEADER`)."""
+    return (task.id, region, task.label, task.chapter, task.title_zh, task.title_en, status, owner, " ".join(task.serves),
+            len(task.indicators))  # fmt: skip
 
 
 def rows_markdown(ws: Workspace, rows: Sequence[RecordRow], lang: Lang) -> str:
@@ -855,6 +866,11 @@ def progress_json(view: Overview, origins: Mapping[tuple[str, str], str | None] 
     record's indicators per horizon with milestones, superseded targets and anticipated progress.
 
     `origins`: in a roll-up, the workspace each (task, region) record came from."""
+    return "".join(progress_json_chunks(view, origins))
+
+
+def progress_json_chunks(view: Overview, origins: Mapping[tuple[str, str], str | None] | None = None) -> Iterator[str]:
+    """`progress_json` in pieces, a thousand records at a time: the same text, never all of it held at once."""
 
     def component(c: ComponentSummary) -> dict[str, Any]:
         return {
@@ -882,9 +898,9 @@ def progress_json(view: Overview, origins: Mapping[tuple[str, str], str | None] 
         }
         for g in view.goals
     ]  # fmt: skip
-    records = []
-    for t in view.tasks:
-        records.append({
+
+    def record(t: TaskProgress) -> dict[str, Any]:
+        return {
             "task": t.task.id, "region": t.region, **({"origin": origins.get((t.task.id, t.region))} if origins else {}),
             "status": t.status, "data": t.data, "assessment": t.data,
             "contradiction": t.contradiction, "rating": t.rating, "disagreement": t.disagreement, "stale": t.stale,
@@ -910,18 +926,29 @@ def progress_json(view: Overview, origins: Mapping[tuple[str, str], str | None] 
                  ]}
                 for h in sorted(t.by_horizon) for p in t.by_horizon[h]
             ],
-        })  # fmt: skip
-    return dump_json(
-        {
-            "as_of": view.as_of.isoformat(),
-            "method": view.settings.method,
-            "tolerance": view.settings.tolerance,
-            "scope": view.scope.code if view.scope else None,
-            "goals": goals,
-            "region": region(view.region) if view.region else None,
-            "records": records,
-        }
-    )
+        }  # fmt: skip
+
+    head = {
+        "as_of": view.as_of.isoformat(),
+        "method": view.settings.method,
+        "tolerance": view.settings.tolerance,
+        "scope": view.scope.code if view.scope else None,
+        "goals": goals,
+        "region": region(view.region) if view.region else None,
+    }
+    return _json_object_chunks(head, "records", (record(t) for t in view.tasks))
+
+
+def _json_object_chunks(head: dict[str, Any], key: str, items: Iterable[Any], size: int = 1000) -> Iterator[str]:
+    """`dump_json` of `head` with `key` added last, holding the list `items`, in pieces as the items come."""
+    text = dump_json(head)
+    yield text[: -len("\n}\n")] + f",\n  {json.dumps(key)}: "
+    first = True
+    for chunk in _batches(items, size):
+        dumped = (json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n    ") for item in chunk)
+        yield ("[\n    " if first else ",\n    ") + ",\n    ".join(dumped)
+        first = False
+    yield "[]\n}\n" if first else "\n  ]\n}\n"
 
 
 # ---------------------------------------------------------------------------------------------- the matrix

@@ -61,7 +61,7 @@ from policy_tracker.regions import RETIRED, Registry
 if TYPE_CHECKING:
     import datetime
 
-    from policy_tracker.index import Checked, Index
+    from policy_tracker.index import AsOfRow, Checked, Index
     from policy_tracker.query import HistoryRow
 
 _T = TypeVar("_T")
@@ -697,6 +697,43 @@ def load_region_records(root: Path, regions: Iterable[str] | None = None, *, sha
     def work(ix: index.Index) -> list[RegionRecord]:
         refresh_index(ix, folders)
         return list(ix.summaries(folders) if shallow else ix.records(folders))
+
+    return index.run(root, work)
+
+
+def region_records_as_of(root: Path, regions: Iterable[str] | None, moment: datetime.datetime) -> Iterator[AsOfRow]:
+    """The region records of these regions (all when None), in file order, one at a time, each with only what an
+    assessment at `moment` needs of its history (`index.Index.as_of`); raise WorkspaceInvalid listing every problem.
+
+    Nothing is held from one record to the next, so memory does not grow with the workspace.
+    """
+    from policy_tracker import index
+
+    folders = None if regions is None else set(regions)
+    return index.stream(root, lambda ix: refresh_index(ix, folders), lambda ix: ix.as_of(folders, moment))
+
+
+def region_listing(root: Path, regions: Iterable[str] | None) -> Iterator[tuple[str, str, str, str | None]]:
+    """(task, region, status, owner) of the region records of these regions (all when None), ordered by task, then
+    region, streamed from the index (`index.Index.listing`); raise WorkspaceInvalid listing every problem."""
+    from policy_tracker import index
+
+    folders = None if regions is None else set(regions)
+    return index.stream(root, lambda ix: refresh_index(ix, folders), lambda ix: ix.listing(folders))
+
+
+def region_changes(
+    root: Path, regions: Iterable[str] | None, since: datetime.datetime, until: datetime.datetime
+) -> list[tuple[str, str, HistoryEntry]]:
+    """(task, region, entry) of the region records' changes recorded in (since, until], newest first
+    (`index.Index.changes_between`); raise WorkspaceInvalid listing every problem."""
+    from policy_tracker import index
+
+    folders = None if regions is None else set(regions)
+
+    def work(ix: index.Index) -> list[tuple[str, str, HistoryEntry]]:
+        refresh_index(ix, folders)
+        return list(ix.changes_between(folders, since, until))
 
     return index.run(root, work)
 

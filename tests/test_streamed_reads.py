@@ -1,0 +1,147 @@
+"""Reads of every record stream from the index's rows: progress, report and matrix assess region records one at a
+time with only the history entries the as-of date needs, and a listing by task writes rows as they come. The same
+answers as whole records, never every record held."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from policy_tracker import clock, index, progress, query, store
+from policy_tracker.cli import app
+
+from conftest import REPO
+
+_spec = importlib.util.spec_from_file_location("bench_generate", REPO / "benchmarks" / "generate.py")
+assert _spec is not None and _spec.loader is not None
+generate_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generate_module)
+
+
+@pytest.fixture
+def big(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A generated workspace: 5 tasks × 8 regions with observations, ratings, notes and years of history."""
+    root = tmp_path / "big"
+    generate_module.generate(root, 5, 8, seed=3)
+    monkeypatch.setenv("PTRACK_DATA", str(root))
+    return root
+
+
+def _moments(records: list[Any]) -> list[dt.datetime]:
+    """Before every change, exactly at some changes (an entry at the moment counts as known), between, after all."""
+    times = sorted({query.instant(h.at) for r in records for h in r.history})
+    picked = [times[0] - dt.timedelta(days=1), *times[:: max(1, len(times) // 6)], times[-1] + dt.timedelta(days=1)]
+    return [*picked, picked[2] + dt.timedelta(hours=12), dt.datetime.combine(dt.date(2024, 6, 30), dt.time.max, clock.CHINA)]
+
+
+def test_records_streamed_from_the_rows_are_as_of_the_date_exactly_as_whole_records_are(big: Path) -> None:
+    whole = store.load_region_records(big)
+    tasks = {t.id: t for t in store.load_workspace(big).tasks}
+    seen = {"none": 0, "replayed": 0, "noted": 0}
+    for moment in _moments(whole):
+        day = moment.astimezone(clock.CHINA).date()
+        parts = list(store.region_records_as_of(big, None, moment))
+        assert [(p.record.task, p.record.region) for p in parts] == [(r.task, r.region) for r in whole]
+        for record, part in zip(whole, parts, strict=True):
+            assert part.record.history == []  # the history stays in the index
+            old = progress.as_of_record(record, moment)
+            new = progress.as_of_parts(part.record, part.later, part.earlier)
+            if old is None:
+                assert new is None
+                seen["none"] += 1
+                continue
+            assert new is not None
+            assert new.model_dump(exclude={"history"}) == old.model_dump(exclude={"history"})
+            notes = [h.note for h in old.history if h.note]
+            assert part.note == (notes[-1] if notes else None)
+            row = query.RecordRow(tasks[record.task], record.region, old)
+            assert progress.task_progress(query.RecordRow(row.task, row.region, new), day, latest_note=part.note) == (
+                progress.task_progress(row, day)
+            )
+            seen["replayed"] += bool(part.later)
+            seen["noted"] += part.note is not None
+    assert all(seen.values()), seen  # each case was met
+
+
+def test_an_assessment_after_every_change_reads_no_history_entry(big: Path) -> None:
+    after = dt.datetime(2100, 1, 1, tzinfo=clock.CHINA)
+    parts = list(store.region_records_as_of(big, {"11", "12"}, after))
+    assert len(parts) == 10
+    assert all(p.later == () and p.record.history == [] and p.earlier > 0 for p in parts)
+
+
+def test_the_changes_in_a_period_come_from_the_rows_in_the_order_of_whole_records(big: Path) -> None:
+    whole = store.load_region_records(big)
+    rows = query.region_rows(store.load_workspace(big).tasks, whole)
+    moments = _moments(whole)
+    for since, until in zip(moments, moments[3:], strict=False):
+        old = [(r.task.id, r.region, h) for r, h in progress.history_between(rows, since, until)]
+        assert store.region_changes(big, None, since, until) == old
+
+
+SCOPED = [
+    ("progress", "--region", "CN", "-f", "json"),
+    ("progress", "--region", "CN", "--as-of", "2024-06-30", "-f", "json"),
+    ("progress", "--region", "11", "--goal", "2030", "--as-of", "2021-01-01", "-f", "json"),
+    ("report", "--region", "CN", "--as-of", "2024-06-30", "--since", "2022-01-01"),
+    ("report", "--region", "12", "--since", "2021-01-01", "--lang", "zh"),
+    ("matrix", "--region", "CN", "-f", "csv", "--as-of", "2023-12-31"),
+    ("matrix", "--region", "CN", "-f", "json"),
+]
+
+
+@pytest.mark.parametrize("args", SCOPED, ids=[" ".join(a) for a in SCOPED])
+def test_scoped_assessments_never_load_whole_records_and_agree_fresh_and_warm(
+    big: Path, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_: Any) -> Any:
+        raise AssertionError("a whole record was loaded")
+
+    monkeypatch.setattr(index.Index, "records", refuse)
+    runner, outputs = CliRunner(), []
+    for state in ("fresh", "warm"):
+        if state == "fresh":
+            index.discard(index.index_path(big))
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 0, result.stderr
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+    assert outputs[0].strip()
+
+
+LISTINGS = [
+    ("--region", "CN"),
+    ("--region", "CN", "--status", "blocked", "--status", "completed"),
+    ("--region", "11", "--goal", "2030"),
+    ("--region", "CN", "--chapter", "二", "--search", "城市"),
+    ("--region", "12", "--component", "2"),
+    ("--region", "13", "--status", "deferred", "--sort", "id"),
+]
+
+
+@pytest.mark.parametrize("args", LISTINGS, ids=[" ".join(a) for a in LISTINGS])
+def test_a_listing_by_task_streams_the_rows_a_listing_of_whole_summaries_gives(
+    big: Path, tmp_path: Path, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty"
+    store.init_workspace(empty)
+    # a roll-up with an empty workspace still lists summary objects sorted in Python; it adds an origin column
+    rolled = CliRunner().invoke(app, ["list", *args, "-f", "csv", "--with", str(empty)])
+    assert rolled.exit_code == 0, rolled.stderr
+    lines = rolled.stdout.splitlines()
+    expected = "".join((line.rsplit(",", 1)[0] if lines[0].endswith(",origin") else line) + "\n" for line in lines)
+
+    def refuse(*_: Any) -> Any:
+        raise AssertionError("a summary object was made per record")
+
+    monkeypatch.setattr(index.Index, "summaries", refuse)
+    monkeypatch.setattr(index.Index, "records", refuse)
+    result = CliRunner().invoke(app, ["list", *args, "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == expected
+    assert len(lines) > 1
