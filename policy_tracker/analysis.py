@@ -6,11 +6,11 @@ import calendar
 import json
 import sqlite3
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from policy_tracker.csvfile import csv_text
+from policy_tracker.csvfile import csv_chunks
 from policy_tracker.models import Indicator, IndicatorData, RegionRecord, Task
 
 Pair = tuple[str, Task | RegionRecord]  # (region, record), as export reads them
@@ -63,7 +63,7 @@ def _task_id(record: Task | RegionRecord) -> str:
     return record.id if isinstance(record, Task) else record.task
 
 
-def sqlite_bytes(tasks: Sequence[Task], records: Sequence[Pair], origins: Sequence[str] | None = None) -> bytes:
+def sqlite_bytes(tasks: Sequence[Task], records: Iterable[Pair], origins: Sequence[str] | None = None) -> bytes:
     """The tasks and records as a SQLite database file: tasks, indicators, records, observations, targets, history.
 
     Dates stay as written (`date`) and as ISO days (`period_start`, `period_end`); values are REAL, exactly as
@@ -134,21 +134,27 @@ OBSERVATION_COLUMNS = (
 )  # fmt: skip
 
 
-def observations_csv(records: Sequence[Pair], origins: Sequence[str] | None = None) -> str:
+def observations_csv(records: Iterable[Pair], origins: Sequence[str] | None = None) -> str:
     """Every observation as one row (long format), for pandas, R and other tools that type columns by themselves.
 
     `date` is the ISO day the figure's period ends (2024 -> 2024-12-31) and `period_start` the day it begins;
     `value` is a plain number (no qualifier: that has its own column), empty when the source gives words only;
     UTF-8 without a byte-order mark; text cells cannot run as formulas. With `origins`, an `origin` column.
     """
-    rows = []
-    for n, (region, record) in enumerate(records):
-        task = _task_id(record)
-        for ind in _indicators(record):
-            for o in ind.observations:
-                start, end = period_bounds(o.date)
-                row: list[object] = [task, region, ind.id, end, start, o.value, o.qualifier, o.unit, o.basis, o.date]
-                row += [o.period, o.value_text, o.publisher, o.source, o.note]  # csv_text: exact numbers, no formulas
-                rows.append([*row, origins[n]] if origins else row)
-    header = (*OBSERVATION_COLUMNS, "origin") if origins else OBSERVATION_COLUMNS
-    return csv_text(header, rows)
+    return "".join(observations_csv_chunks(records, origins))
+
+
+def observations_csv_chunks(records: Iterable[Pair], origins: Sequence[str] | None = None) -> Iterator[str]:
+    """`observations_csv` in pieces as the records come: the same text."""
+
+    def rows() -> Iterator[list[object]]:
+        for n, (region, record) in enumerate(records):
+            task = _task_id(record)
+            for ind in _indicators(record):
+                for o in ind.observations:
+                    start, end = period_bounds(o.date)
+                    row: list[object] = [task, region, ind.id, end, start, o.value, o.qualifier, o.unit, o.basis, o.date]
+                    row += [o.period, o.value_text, o.publisher, o.source, o.note]  # exact numbers, no formulas
+                    yield [*row, origins[n]] if origins else row
+
+    return csv_chunks((*OBSERVATION_COLUMNS, "origin") if origins else OBSERVATION_COLUMNS, rows())

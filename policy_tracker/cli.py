@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -265,6 +266,7 @@ JsonOpt = Annotated[
 
 F = TypeVar("F", bound=Callable[..., Any])
 FormatT = TypeVar("FormatT", bound=Enum)
+_T = TypeVar("_T")
 
 
 def _shown(text: object) -> str:
@@ -584,13 +586,13 @@ def _listing_cells(ws: Workspace, national: list[Any], members: Any, selection: 
         ((r.task.number, False, r.region), render.row_cells(r.task, r.region, r.status, r.owner))
         for r in query.sort_rows(query.filter_rows(national, selection), "id", ws.chapters)
     )
+    streamed = store.region_listing(ws.root, members)  # here, not when the rows are first pulled: errors before output
     theirs = (
         ((tasks[task].number, region != "CN", region), render.row_cells(tasks[task], region, status, owner or region))
-        for task, region, status, owner in store.region_listing(ws.root, members)
+        for task, region, status, owner in streamed
         if task in tasks and (not statuses or status in statuses)
     )
-    for _, cells in heapq.merge(ours, theirs, key=lambda x: x[0]):
-        yield cells
+    return (cells for _, cells in heapq.merge(ours, theirs, key=lambda x: x[0]))
 
 
 def _rolled_name(ws: Workspace, others: list[Workspace]) -> str:
@@ -1339,30 +1341,39 @@ def export(
     members = query.region_members(ws.regions, query.find_region(ws.regions, region).code) if region else None
     with_national = members is None or "CN" in members
     origins: list[str] = []
+    written = [0]
+    records: Iterable[Any]
     if others:
         rows = _rolled_up(ws, others, query.national_rows(ws.tasks) if with_national else [], frozenset(members or []) or None)
-        records: list[Any] = [(r.region, r.record) for r in rows]
+        records = [(r.region, r.record) for r in rows]
         origins = [r.origin for r in rows]
-    else:
-        records = _records(ws, members, with_national=with_national)
+    else:  # one record at a time from the index, counted as it goes
+        records = _counted(
+            itertools.chain(
+                [("CN", t) for t in ws.tasks] if with_national else [],
+                ((r.region, r) for r in store.region_records(ws.root, members)),
+            ),
+            written,
+        )
     kind = fmt or _format_of(
         output,
         {".csv": ExportFormat.csv, ".xlsx": ExportFormat.xlsx, ".json": ExportFormat.json, ".db": ExportFormat.sqlite,
          ".sqlite": ExportFormat.sqlite},
         ExportFormat.csv,
     )  # fmt: skip
+    payload: bytes | Iterable[bytes]
     if kind is ExportFormat.csv and others:
         table = [[*line, origin] for pair, origin in zip(records, origins, strict=True) for line in exchange.export_rows([pair])]
         payload = exchange.export_csv(table, header=(*exchange.COLUMNS, "origin"))
     elif kind is ExportFormat.csv:
-        payload = exchange.export_csv(exchange.export_rows(records))
+        payload = exchange.export_csv_chunks(exchange.iter_export_rows(records))
     elif kind is ExportFormat.json and others:
         payload = render.dump_json(
             [{"region": region, "origin": origin, "record": r.model_dump(mode="json", by_alias=True)}
              for (region, r), origin in zip(records, origins, strict=True)]
         ).encode("utf-8")  # fmt: skip
     elif kind is ExportFormat.json:
-        payload = render.records_json(records).encode("utf-8")
+        payload = (text.encode("utf-8") for text in render.records_json_chunks(records))
     elif kind is ExportFormat.sqlite:
         from policy_tracker.analysis import sqlite_bytes
 
@@ -1370,24 +1381,31 @@ def export(
             raise PtrackError("a database cannot be shown on the terminal", fix="Add -o FILE.db")
         payload = sqlite_bytes(ws.tasks, records, origins or None)
     elif kind is ExportFormat.observations:
-        from policy_tracker.analysis import observations_csv
+        from policy_tracker.analysis import observations_csv_chunks
 
-        payload = observations_csv(records, origins or None).encode("utf-8")
+        payload = (text.encode("utf-8") for text in observations_csv_chunks(records, origins or None))
     else:
         from policy_tracker.matrix import build_matrix
         from policy_tracker.workbook import export_workbook
 
         _, assessed, scope, _ = _assess(ws, None, region or "CN", None, "linear", None)
         matrix = build_matrix(ws.tasks, ws.regions, scope, assessed, max_columns=None)
-        payload = export_workbook(records, ws.tasks, ws.regions, assessed, matrix, lang.value)
+        payload = export_workbook(list(records), ws.tasks, ws.regions, assessed, matrix, lang.value)
     if output is None:
         if kind is ExportFormat.xlsx and sys.stdout.isatty():
             raise PtrackError("a workbook cannot be shown on the terminal", fix="Add -o FILE.xlsx")
-        sys.stdout.buffer.write(payload)
+        sys.stdout.buffer.writelines([payload] if isinstance(payload, bytes) else payload)
         sys.stdout.flush()
         return
     store.write_output(output, payload)
-    print(f"Wrote {len(records)} records to {output}", file=sys.stderr)
+    print(f"Wrote {len(records) if isinstance(records, list) else written[0]} records to {output}", file=sys.stderr)
+
+
+def _counted(items: Iterable[_T], count: list[int]) -> Iterator[_T]:
+    """`items` as they come, counted in `count[0]`."""
+    for item in items:
+        count[0] += 1
+        yield item
 
 
 # ---------------------------------------------------------------------------------------------- progress

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 
 from policy_tracker.numbers import format_number
 
@@ -50,3 +51,21 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]], *, line_en
     writer.writerow(header)
     writer.writerows([cell_text(c) for c in row] for row in rows)
     return buf.getvalue()
+
+
+def csv_chunks(
+    header: Sequence[str], rows: Iterable[Sequence[object]], *, line_end: str = "\n", size: int = 1000
+) -> Iterator[str]:
+    """`csv_text` in pieces as the rows come, `size` rows at a time: the same text, never all of it held at once."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=line_end)
+    writer.writerow(header)
+    it = iter(rows)
+    while True:
+        writer.writerows([cell_text(c) for c in row] for row in itertools.islice(it, size))
+        text = buf.getvalue()
+        if not text:
+            return
+        yield text
+        buf.seek(0)
+        buf.truncate()

@@ -8,14 +8,14 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policy_tracker.cells import DATE_FORMS, HEADERS, clean, column_key, fold, parse_date, parse_value
 from policy_tracker.changes import Edit, NewObservation, Stamp
-from policy_tracker.csvfile import csv_text, unneutralise
+from policy_tracker.csvfile import csv_chunks, csv_text, unneutralise
 from policy_tracker.errors import PtrackError
 from policy_tracker.models import Observation, RegionRecord, Task, Workspace
 from policy_tracker.numbers import format_number
@@ -195,19 +195,29 @@ def format_value(o: Observation) -> str:
 
 def export_rows(records: Iterable[tuple[str, Task | RegionRecord]]) -> list[list[str]]:
     """One row per record (its status) and one per observation: what `import` reads back as no change."""
-    rows: list[list[str]] = []
+    return list(iter_export_rows(records))
+
+
+def iter_export_rows(records: Iterable[tuple[str, Task | RegionRecord]]) -> Iterator[list[str]]:
+    """`export_rows` as the records come."""
     for region, record in records:
         task = record.id if isinstance(record, Task) else record.task
-        rows.append([task, region, record.status, "", "", "", "", "", ""])
+        yield [task, region, record.status, "", "", "", "", "", ""]
         for ind in record.indicators:
             for o in ind.observations:
-                rows.append([task, region, "", ind.id, format_value(o), o.date, o.source, o.note or "", ""])
-    return rows
+                yield [task, region, "", ind.id, format_value(o), o.date, o.source, o.note or "", ""]
 
 
 def export_csv(rows: Sequence[Sequence[str]], header: Sequence[str] = COLUMNS) -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens the Chinese text intact; no cell can run as a formula."""
     return ("\ufeff" + csv_text(header, rows, line_end="\r\n")).encode("utf-8")
+
+
+def export_csv_chunks(rows: Iterable[Sequence[str]], header: Sequence[str] = COLUMNS) -> Iterator[bytes]:
+    """`export_csv` in pieces as the rows come: the same bytes."""
+    yield "\ufeff".encode()
+    for text in csv_chunks(header, rows, line_end="\r\n"):
+        yield text.encode("utf-8")
 
 
 @dataclass

@@ -597,6 +597,17 @@ def records_json(records: Sequence[tuple[str, Task | RegionRecord]]) -> str:
     return dump_json([{"region": region, "record": r.model_dump(mode="json", by_alias=True)} for region, r in records])
 
 
+def records_json_chunks(records: Iterable[tuple[str, Task | RegionRecord]], size: int = 100) -> Iterator[str]:
+    """`records_json` in pieces as the records come: the same text."""
+    first = True
+    for chunk in _batches(records, size):
+        items = (json.dumps({"region": region, "record": r.model_dump(mode="json", by_alias=True)}, ensure_ascii=False, indent=2)
+                 for region, r in chunk)  # fmt: skip
+        yield ("[\n" if first else ",\n") + ",\n".join("  " + item.replace("\n", "\n  ") for item in items)
+        first = False
+    yield "[]\n" if first else "\n]\n"
+
+
 # ---------------------------------------------------------------------------------------------- progress
 
 # The assessment's colours (assessment.LABEL_COLOUR) as Rich styles: one meaning everywhere.

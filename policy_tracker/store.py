@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import io
+import itertools
 import logging
 import os
 import re
@@ -701,6 +702,23 @@ def load_region_records(root: Path, regions: Iterable[str] | None = None, *, sha
     return index.run(root, work)
 
 
+def region_records(root: Path, regions: Iterable[str] | None) -> Iterator[RegionRecord]:
+    """`load_region_records`, one record at a time as the index gives them: none is held once the caller moves on.
+
+    The index is brought up to date before this returns, so a broken file raises WorkspaceInvalid here, before
+    the caller has written anything."""
+    from policy_tracker import index
+
+    folders = None if regions is None else set(regions)
+    return _started(index.stream(root, lambda ix: refresh_index(ix, folders), lambda ix: ix.records(folders)))
+
+
+def _started(rows: Iterator[_T]) -> Iterator[_T]:
+    """`rows` with its first item already taken (and given back first): what a stream checks, it has checked."""
+    first = list(itertools.islice(rows, 1))
+    return itertools.chain(first, rows)
+
+
 def region_records_as_of(root: Path, regions: Iterable[str] | None, moment: datetime.datetime) -> Iterator[AsOfRow]:
     """The region records of these regions (all when None), in file order, one at a time, each with only what an
     assessment at `moment` needs of its history (`index.Index.as_of`); raise WorkspaceInvalid listing every problem.
@@ -715,11 +733,12 @@ def region_records_as_of(root: Path, regions: Iterable[str] | None, moment: date
 
 def region_listing(root: Path, regions: Iterable[str] | None) -> Iterator[tuple[str, str, str, str | None]]:
     """(task, region, status, owner) of the region records of these regions (all when None), ordered by task, then
-    region, streamed from the index (`index.Index.listing`); raise WorkspaceInvalid listing every problem."""
+    region, streamed from the index (`index.Index.listing`); raise WorkspaceInvalid listing every problem (before
+    the first row is taken)."""
     from policy_tracker import index
 
     folders = None if regions is None else set(regions)
-    return index.stream(root, lambda ix: refresh_index(ix, folders), lambda ix: ix.listing(folders))
+    return _started(index.stream(root, lambda ix: refresh_index(ix, folders), lambda ix: ix.listing(folders)))
 
 
 def region_changes(
@@ -1087,11 +1106,11 @@ else:
         fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def atomic_write(path: Path, text: str | bytes, expected: bytes | None) -> None:
+def atomic_write(path: Path, text: str | bytes | Iterable[bytes], expected: bytes | None) -> None:
     """Replace `path` with `text` so that a crash leaves the old file or the new one, never a torn one.
 
     `expected` is what the file held when it was read (None: it did not exist); if something else wrote it
-    since, nothing is written.
+    since, nothing is written. `text` may come in pieces (an export streamed from the index).
     """
     data = text.encode("utf-8") if isinstance(text, str) else text  # bytes: a Word file or a workbook
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -1103,7 +1122,10 @@ def atomic_write(path: Path, text: str | bytes, expected: bytes | None) -> None:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if isinstance(data, bytes):
+                f.write(data)
+            else:
+                f.writelines(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
@@ -1125,7 +1147,7 @@ def atomic_write(path: Path, text: str | bytes, expected: bytes | None) -> None:
     journal.fsync_dir(path.parent)
 
 
-def write_output(path: Path, data: bytes) -> None:
+def write_output(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Write an export or a report to a file the user named, atomically, with one clear error if it cannot be
     (see `check_output` for what is refused). A link to an ordinary file is written through, to its target."""
     target, existed = check_output(path)

@@ -145,3 +145,41 @@ def test_a_listing_by_task_streams_the_rows_a_listing_of_whole_summaries_gives(
     assert result.exit_code == 0, result.stderr
     assert result.stdout == expected
     assert len(lines) > 1
+
+
+EXPORTS = [("csv", ()), ("json", ("--region", "11")), ("observations", ()), ("csv", ("--region", "12"))]
+
+
+@pytest.mark.parametrize(("kind", "args"), EXPORTS, ids=[f"{k} {' '.join(a)}" for k, a in EXPORTS])
+def test_an_export_streams_the_bytes_whole_records_give(big: Path, kind: str, args: tuple[str, ...]) -> None:
+    from policy_tracker import analysis, exchange, render
+
+    ws = store.load_workspace(big)
+    members = query.region_members(ws.regions, args[1]) if args else None
+    pairs: list[Any] = [("CN", t) for t in ws.tasks] if members is None or "CN" in members else []
+    pairs += [(r.region, r) for r in store.load_region_records(big, members)]
+    expected = {
+        "csv": lambda: exchange.export_csv(exchange.export_rows(pairs)),
+        "json": lambda: render.records_json(pairs).encode("utf-8"),
+        "observations": lambda: analysis.observations_csv(pairs).encode("utf-8"),
+    }[kind]()
+    result = CliRunner().invoke(app, ["export", "-f", kind, *args])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout_bytes == expected
+    assert len(expected) > 1000
+
+
+@pytest.mark.parametrize("args", [("export", "-f", "csv"), ("export", "-f", "json"), ("list", "--region", "CN", "-f", "csv")])
+def test_a_broken_record_stops_a_streamed_output_before_it_writes_anything(
+    big: Path, args: tuple[str, ...], tmp_path: Path
+) -> None:
+    CliRunner().invoke(app, list(args))  # a warm index: the broken file is found when the stream is brought up to date
+    (big / "records" / "12" / "T03.yaml").write_text("task: [unclosed\n", encoding="utf-8")
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 1
+    assert result.stdout_bytes == b""
+    assert "T03.yaml" in result.stderr
+    out = tmp_path / "out.csv"
+    out.write_text("before", encoding="utf-8")
+    assert CliRunner().invoke(app, [*args, "-o", str(out)]).exit_code == (1 if args[0] == "export" else 2)
+    assert out.read_text(encoding="utf-8") == "before"
