@@ -205,7 +205,7 @@ def is_floor(target: Target, baseline: Baseline | None, direction: str, levels: 
 # ---------------------------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Milestone:
     """A target that is not the horizon's goal: past at the data date, an annual floor, standing, cumulative or
     in words. `outcome` says whether the observation for its period met it."""
@@ -218,7 +218,7 @@ class Milestone:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class YearToDate:
     """时序进度: a figure covering part of a year, against that year's annual target at the time share it covers."""
 
@@ -230,7 +230,7 @@ class YearToDate:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndicatorProgress:
     """One indicator of one record, judged for one horizon (the goal year: 2030 or 2035).
 

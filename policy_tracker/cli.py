@@ -1430,11 +1430,13 @@ def _assess(
     tolerance: float | None,
     others: list[Workspace] | None = None,
     kept: dict[tuple[str, str], Any] | None = None,
+    only: frozenset[str] | None = None,
 ) -> tuple[Any, list[TaskProgress], Any, list[Any]]:
     """Progress of the records in scope, each as it was at the as-of date; also the records held as they are now:
     the national ones, or in a roll-up all of them (a region's own records are streamed from the index, one at a
     time, with only the history the date needs). `kept` receives the records, as of the date, that have a rating
-    or next steps (without their indicators and history), by (task, region)."""
+    or next steps (without their indicators and history), by (task, region). `only`: assess only the region
+    records of these regions (a matrix's columns)."""
     import datetime as dt
 
     from policy_tracker import clock, progress, query, store
@@ -1472,7 +1474,9 @@ def _assess(
             assess(query.RecordRow(record if row.region == "CN" else row.task, row.region, record, row.origin))  # type: ignore[arg-type]
     if scope is not None and not others:  # the region records, one at a time: none is held once assessed
         by_id = {t.id: t for t in ws.tasks}
-        for part in store.region_records_as_of(ws.root, members, moment):
+        inside = frozenset(query.region_members(ws.regions, scope.code))
+        streamed = inside if only is None else inside & only
+        for part in store.region_records_as_of(ws.root, streamed, moment):
             task = by_id.get(part.record.task)
             if task is None or (goal_id is not None and not query.serves_goal(task, goal_id)):
                 continue
@@ -1588,13 +1592,24 @@ def matrix_view(
 
       ptrack matrix --region 长三角 --as-of 2026-09-30 --format csv > yrd-matrix.csv
     """
-    from policy_tracker import render
-    from policy_tracker.matrix import build_matrix
+    import datetime as dt
+
+    from policy_tracker import clock, query, render, store
+    from policy_tracker.matrix import build_matrix, scope_regions
 
     ws = _workspace(data)
-    _, assessed, scope, _ = _assess(ws, None, region, as_of, "linear", None)
+    scope = query.find_region(ws.regions, region)
+    columns = frozenset(r.code for r in scope_regions(ws.regions, scope))
+    day, assessed, scope, _ = _assess(ws, None, region, as_of, "linear", None, only=columns)
+    # the records inside the columns' regions are only counted (未报送 · 下辖N个已报送): from the index, none assessed
+    moment = dt.datetime.combine(day, dt.time.max, tzinfo=clock.CHINA)
+    members = query.region_members(ws.regions, scope.code)
+    known = {t.id for t in ws.tasks}
+    reported = [(t, r) for t, r in store.region_records_existing(ws.root, members, moment) if t in known]
     out = _format(fmt, (Format.table, Format.json, Format.csv), piped=Format.csv)
-    m = build_matrix(ws.tasks, ws.regions, scope, assessed, max_columns=None if out is not Format.table else 12)
+    m = build_matrix(
+        ws.tasks, ws.regions, scope, assessed, max_columns=None if out is not Format.table else 12, reported=reported
+    )
     if out is Format.json:
         sys.stdout.write(render.matrix_json(m, lang.value))
     elif out is Format.csv:

@@ -395,6 +395,21 @@ class Index:
             )
             yield AsOfRow(RegionRecord.model_validate_json(body, strict=False), entries, earlier, note)
 
+    def existing(self, folders: set[str] | None, moment: dt.datetime) -> Iterator[tuple[str, str]]:
+        """(task, region) of the records of these folders (all: None) that existed at `moment`: with no history
+        entry after it, or with one at or before it (as `progress.as_of_record`), counted in SQL, nothing parsed."""
+        at = _utc_text(moment)
+        where, params = "1", [at, at]
+        if folders is not None:
+            where = "r.folder IN (SELECT value FROM json_each(?))"
+            params.insert(0, _dumps(sorted(folders)))
+        sql = (
+            f"SELECT r.task, r.region FROM records r WHERE {where} AND ("  # noqa: S608 - fixed clauses
+            "NOT EXISTS (SELECT 1 FROM history h WHERE h.path = r.path AND h.utc > ?) "
+            "OR EXISTS (SELECT 1 FROM history h WHERE h.path = r.path AND h.utc <= ?)) ORDER BY r.folder, r.name"
+        )
+        return self.db.execute(sql, params)
+
     def changes_between(
         self, folders: set[str] | None, since: dt.datetime, until: dt.datetime
     ) -> Iterator[tuple[str, str, HistoryEntry]]:

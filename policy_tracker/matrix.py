@@ -5,11 +5,11 @@ The cells hold the assessed records as the assessment made them; this module onl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from policy_tracker.models import STATUS_LABELS, Region, Task
-from policy_tracker.progress import TASK_LABELS, TaskProgress, reported_below
+from policy_tracker.progress import TASK_LABELS, TaskProgress, reported_below_pairs
 
 NOT_REPORTED = ("未报送", "not reported")
 MAX_COLUMNS = 12  # beyond this, children that reported nothing at all are named once instead of given a column
@@ -56,14 +56,19 @@ def build_matrix(
     scope: Region,
     assessed: Sequence[TaskProgress],
     max_columns: int | None = MAX_COLUMNS,
+    reported: Iterable[tuple[str, str]] | None = None,
 ) -> Matrix:
-    """Arrange the assessed records of `scope` and the regions one level inside it, one row per task."""
+    """Arrange the assessed records of `scope` and the regions one level inside it, one row per task.
+
+    `reported`: (task id, region code) of every record in scope at the date, when `assessed` holds only those of
+    the matrix's columns (None: `assessed` holds them all)."""
     by_key = {(t.task.id, t.region): t for t in assessed}
-    inside = reported_below(regions, assessed)
+    pairs = {(t.task.id, t.region) for t in assessed} | set(reported or ())
+    inside = reported_below_pairs(regions, pairs)
     candidates = scope_regions(regions, scope)
     columns, silent = candidates, []
     if max_columns is not None and len(candidates) > max_columns:
-        has_record = {t.region for t in assessed} | {code for code, _ in inside}
+        has_record = {region for _, region in pairs} | {code for code, _ in inside}
         columns = [r for i, r in enumerate(candidates) if i == 0 or r.code in has_record]
         silent = [r for r in candidates[1:] if r.code not in has_record]
     ordered = sorted(tasks, key=lambda t: t.number)

@@ -71,7 +71,7 @@ def time_elapsed(start: dt.date, end: dt.date, as_of: dt.date) -> float:
 # ---------------------------------------------------------------------------------------------- records
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskProgress:
     """One record (a task in a region): its status and what its data say, side by side.
 
@@ -279,7 +279,7 @@ def _put(data: dict[str, Any], name: str, value: object) -> None:
 # ---------------------------------------------------------------------------------------------- coverage and counts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One indicator of one record in a summary: the task, the region, the indicator and its judgement."""
 
@@ -564,13 +564,18 @@ class RegionSummary:
 def reported_below(regions: Sequence[Region], tasks: Iterable[TaskProgress]) -> dict[tuple[str, str], set[str]]:
     """For each (region code, task id): the regions strictly inside that region (its cities and their counties, by
     `parent`) holding a record of the task. A city whose county reported has been reported for."""
+    return reported_below_pairs(regions, ((t.task.id, t.region) for t in tasks))
+
+
+def reported_below_pairs(regions: Sequence[Region], records: Iterable[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+    """`reported_below` of the records given as (task id, region code)."""
     parent = {r.code: r.parent for r in regions}
     below: dict[tuple[str, str], set[str]] = {}
-    for t in tasks:
-        seen = {t.region}
-        code = parent.get(t.region)
+    for task, region in records:
+        seen = {region}
+        code = parent.get(region)
         while code and code not in seen:  # a parent cycle in a hand-edited registry stops here
-            below.setdefault((code, t.task.id), set()).add(t.region)
+            below.setdefault((code, task), set()).add(region)
             seen.add(code)
             code = parent.get(code)
     return below

@@ -741,6 +741,20 @@ def region_listing(root: Path, regions: Iterable[str] | None) -> Iterator[tuple[
     return _started(index.stream(root, lambda ix: refresh_index(ix, folders), lambda ix: ix.listing(folders)))
 
 
+def region_records_existing(root: Path, regions: Iterable[str] | None, moment: datetime.datetime) -> list[tuple[str, str]]:
+    """(task, region) of the region records of these regions (all when None) that existed at `moment`
+    (`index.Index.existing`); raise WorkspaceInvalid listing every problem."""
+    from policy_tracker import index
+
+    folders = None if regions is None else set(regions)
+
+    def work(ix: index.Index) -> list[tuple[str, str]]:
+        refresh_index(ix, folders)
+        return list(ix.existing(folders, moment))
+
+    return index.run(root, work)
+
+
 def region_changes(
     root: Path, regions: Iterable[str] | None, since: datetime.datetime, until: datetime.datetime
 ) -> list[tuple[str, str, HistoryEntry]]:

@@ -183,3 +183,29 @@ def test_a_broken_record_stops_a_streamed_output_before_it_writes_anything(
     out.write_text("before", encoding="utf-8")
     assert CliRunner().invoke(app, [*args, "-o", str(out)]).exit_code == (1 if args[0] == "export" else 2)
     assert out.read_text(encoding="utf-8") == "before"
+
+
+@pytest.mark.parametrize("as_of", [None, "2023-06-30"])
+def test_a_matrix_assesses_only_its_columns_and_counts_the_regions_inside_them_as_a_whole_assessment_does(
+    big: Path, as_of: str | None
+) -> None:
+    from policy_tracker import cli, render
+    from policy_tracker.matrix import build_matrix
+
+    runner = CliRunner()
+    for county, task in (("110101", "T02"), ("110102", "T02"), ("110101", "T04")):  # two districts of Beijing report
+        result = runner.invoke(app, ["update", task, "--region", county, "--status", "blocked", "--by", "测试"])
+        assert result.exit_code == 0, result.stderr
+    (big / "records" / "11" / "T02.yaml").unlink()  # Beijing itself has not: 未报送 · 下辖2个已报送
+    dated = ["--as-of", as_of] if as_of else []
+    ws = store.load_workspace(big)
+    for scope in ("CN", "11"):
+        _, assessed, region, _ = cli._assess(ws, None, scope, as_of, "linear", None)  # every record, as before
+        whole = build_matrix(ws.tasks, ws.regions, region, assessed, max_columns=None)
+        for fmt, rendered in (("csv", render.matrix_csv), ("json", render.matrix_json)):
+            result = runner.invoke(app, ["matrix", "--region", scope, "-f", fmt, *dated])
+            assert result.exit_code == 0, result.stderr
+            assert result.stdout == rendered(whole, "both")
+    table = runner.invoke(app, ["matrix", "--region", "CN", "-f", "table", "--lang", "zh", *dated], terminal_width=250)
+    assert table.exit_code == 0, table.stderr
+    assert ("下辖" in table.stdout) is (as_of is None)  # the districts reported after 2023
