@@ -1669,7 +1669,7 @@ def report(
     from policy_tracker.matrix import build_matrix
     from policy_tracker.query import instant
     from policy_tracker.report import ReportInput, build_report
-    from policy_tracker.report_md import render_markdown
+    from policy_tracker.report_md import render_markdown_chunks
 
     ws = _workspace(data)
     others = _others(ws, also)
@@ -1718,6 +1718,7 @@ def report(
         lang.value,
     )
     kind = fmt or _report_format(output)
+    payload: bytes | Iterator[bytes]
     if kind is ReportFormat.docx:
         from policy_tracker.report_docx import render_docx
 
@@ -1727,11 +1728,11 @@ def report(
 
         payload = render_html(model).encode("utf-8")
     else:
-        payload = render_markdown(model).encode("utf-8")
+        payload = (text.encode("utf-8") for text in render_markdown_chunks(model))
     if output is None:
         if kind is ReportFormat.docx and sys.stdout.isatty():
             raise PtrackError("a Word file cannot be shown on the terminal", fix="Add -o FILE.docx")
-        sys.stdout.buffer.write(payload)
+        sys.stdout.buffer.writelines([payload] if isinstance(payload, bytes) else payload)
         sys.stdout.flush()
         return
     store.write_output(output, payload)

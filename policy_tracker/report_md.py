@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from policy_tracker.markdown import md_cell, md_table
 from policy_tracker.report import Cell, Chart, Paragraph, Report, Section, Share, Table
 
@@ -62,11 +64,18 @@ def _section(section: Section) -> list[str]:
 
 def render_markdown(report: Report) -> str:
     """The whole report; user text is escaped so that it cannot break a table or inject HTML."""
-    out = [f"# {md_cell(report.title)}", ""]
+    return "".join(render_markdown_chunks(report))
+
+
+def render_markdown_chunks(report: Report) -> Iterator[str]:
+    """`render_markdown` a section at a time: the same text, never all of it held at once."""
+    head = [f"# {md_cell(report.title)}", ""]
     for item in report.meta:
         value = f"**{md_cell(item.value)}**" if item.strong else md_cell(item.value)
-        out.append(f"- {item.label}: {value}")
-    out.append("")
+        head.append(f"- {item.label}: {value}")
+    head.append("")
+    last = head
     for section in report.sections:
-        out += _section(section)
-    return "\n".join(out).rstrip("\n") + "\n"
+        yield "\n".join(last) + "\n"
+        last = _section(section)  # never empty: it starts with its title
+    yield "\n".join(last).rstrip("\n") + "\n"
