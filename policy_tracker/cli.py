@@ -858,11 +858,11 @@ def update(
 
       ptrack update T09 --region 江苏省 --next "四季度完成管网改造资金拨付"
     """
-    from policy_tracker import query, store
+    from policy_tracker import query
     from policy_tracker.changes import Edit
 
     tid = query.parse_task_id(task)
-    ws = store.load_task_context(_workspace_root(data), tid)  # not the whole workspace: one change, any size
+    ws = _task_context(data, tid)  # not the whole workspace: one change costs the same at any size
     definition = ws.task
     code = query.find_region(ws.regions, region).code if region is not None else "CN"
     # spaces around a note or a source say nothing, and an import (which reads cells trimmed) would lose them
@@ -939,20 +939,27 @@ def _ask(task: str, region: str) -> Edit:
     return edit
 
 
+def _task_context(data: Path | None, task: str) -> TaskContext:
+    """What a change to one task's records needs (`store.load_task_context`), not the whole workspace."""
+    from policy_tracker import query, store
+
+    return store.load_task_context(_workspace_root(data), query.parse_task_id(task))
+
+
 def _figure_edit(
-    ws: Workspace, task: str, region: str | None, kind: str, value: Any, indicator: str, note: str, source: str, by: str | None
+    ws: TaskContext, task: str, region: str | None, kind: str, value: Any, indicator: str, note: str, source: str, by: str | None
 ) -> tuple[Any, Any, Any, str, str]:
     from policy_tracker import query
     from policy_tracker.changes import Edit, FigureEdit
 
     tid = query.parse_task_id(task)
-    definition = query.find_task(ws, tid)
+    definition = ws.task
     code = query.find_region(ws.regions, region).code if region is not None else "CN"
     edit = Edit(figures=(FigureEdit(kind, indicator, value),), note=note, source=source)
     return definition, edit, _stamp(_who(by, ws.root)), tid, code
 
 
-def _current_indicator(ws: Workspace, tid: str, code: str, indicator: str) -> Any:
+def _current_indicator(ws: TaskContext, tid: str, code: str, indicator: str) -> Any:
     from policy_tracker import store
     from policy_tracker.changes import _indicator_data
 
@@ -960,7 +967,7 @@ def _current_indicator(ws: Workspace, tid: str, code: str, indicator: str) -> An
     return _indicator_data(record, indicator) if record is not None else None
 
 
-def _write_edit(ws: Workspace | TaskContext, definition: Any, edit: Any, stamp: Any, tid: str, code: str, dry_run: bool) -> None:
+def _write_edit(ws: TaskContext, definition: Any, edit: Any, stamp: Any, tid: str, code: str, dry_run: bool) -> None:
     from policy_tracker import store
     from policy_tracker.changes import plan_edit
 
@@ -1024,7 +1031,7 @@ def target(
     from policy_tracker import query
     from policy_tracker.models import Target
 
-    ws = _workspace(data)
+    ws = _task_context(data, task)
     definition, _, _, tid, code = _figure_edit(ws, task, region, "targets", None, indicator, note, source, by)
     current = _current_indicator(ws, tid, code, indicator)
     kept = [
@@ -1086,7 +1093,7 @@ def baseline(
     from policy_tracker import query
     from policy_tracker.models import Baseline
 
-    ws = _workspace(data)
+    ws = _task_context(data, task)
     given = query.person_date(date, "--date")
     new = Baseline.model_validate({"value": value, "date": given.date, "source": source}, strict=False)
     figure = new.model_dump(mode="json", exclude_defaults=True)

@@ -1,4 +1,5 @@
-"""`update` reads one task file, the registry entry and the one record, whatever the size of the workspace."""
+"""`update` (and `target`, `baseline`) read one task file, the registry entry and the one record, whatever the size
+of the workspace."""
 
 from __future__ import annotations
 
@@ -35,10 +36,10 @@ def user(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTRACK_USER", "张三")
 
 
-def _update_in_a_process(ws: Path, *args: str) -> tuple[str, list[str]]:
+def _update_in_a_process(ws: Path, *args: str, command: str = "update") -> tuple[str, list[str]]:
     code = (
         "import sys\nfrom policy_tracker.launch import main\n"
-        f"sys.argv = ['ptrack', 'update', *{list(args)!r}, '-d', {str(ws)!r}]\n"
+        f"sys.argv = ['ptrack', {command!r}, *{list(args)!r}, '-d', {str(ws)!r}]\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {NOT_NEEDED!r} or m in {NOT_NEEDED!r}))"
     )
@@ -58,6 +59,21 @@ def _update_in_a_process(ws: Path, *args: str) -> tuple[str, list[str]]:
 )
 def test_update_loads_only_what_it_needs(ws_dir: Path, args: tuple[str, ...]) -> None:
     out, loaded = _update_in_a_process(ws_dir, *args)
+    assert out.startswith("Recorded change")
+    assert loaded == []
+
+
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("target", ("T08", "-r", "上海", "-i", "old_compound_renovation_starts", "--value", "30", "--year", "2030",
+                    "--from", "上海市城市更新规划", "--source", "沪府发〔2026〕1号", "-m", "规划目标")),
+        ("baseline", ("T08", "-r", "上海", "-i", "old_compound_renovation_starts", "--value", "12", "--date", "2024",
+                      "--source", "统计公报", "-m", "基期")),
+    ],
+)  # fmt: skip
+def test_target_and_baseline_load_only_what_they_need(ws_dir: Path, command: str, args: tuple[str, ...]) -> None:
+    out, loaded = _update_in_a_process(ws_dir, *args, command=command)
     assert out.startswith("Recorded change")
     assert loaded == []
 
