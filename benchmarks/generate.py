@@ -2,10 +2,16 @@
 
     python benchmarks/generate.py OUT [--tasks 23] [--regions 435] [--seed 1]
     python benchmarks/generate.py OUT --regions 0      # the national workspace: every region of the registry x 23 tasks
+    python benchmarks/generate.py OUT --import-rows 100000   # only OUT-import-100000.csv, for the workspace OUT
 
 Each (task, region) record gets a status, a rating now and then, observations of up to three of the task's
 indicators over five years, and the history entries that recorded them: the size a workspace reaches after a
 few years of use. Also writes OUT-import.csv, an update for 1,000 records, for the import benchmark.
+
+`--import-rows N` writes OUT-import-N.csv for a workspace already generated in OUT (nothing else is written): a
+quarterly report as offices send it, the four quarters of 2026 of each of the first three indicators of existing
+records, record after record in file order (then the quarters of 2025, in a second pass), until there are N rows.
+`--csv PATH` writes it elsewhere (the generated workspaces may be read-only).
 """
 
 from __future__ import annotations
@@ -135,13 +141,52 @@ def generate(out: Path, tasks: int, regions: int | None, seed: int) -> int:
     return count
 
 
+PASSES = (("2026Q1", "2026Q2", "2026Q3", "2026Q4"), ("2025Q1", "2025Q2", "2025Q3", "2025Q4"))
+
+
+def import_rows(ws: Path, rows: int, seed: int = 1, out: Path | None = None) -> Path:
+    """Write `ws`-import-`rows`.csv: `rows` observations for indicators of the records already in `ws` (see above)."""
+    rng = random.Random(seed)
+    indicators = {}
+    for n in range(1, 24):
+        path = ws / f"T{n:02d}.yaml"
+        if path.exists():
+            task = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            indicators[task["id"]] = [i["id"] for i in task.get("indicators") or []][:3]
+    out = out or ws.parent / f"{ws.name}-import-{rows}.csv"
+    written = 0
+    records = [r for d in sorted(p for p in (ws / "records").iterdir() if p.is_dir()) for r in sorted(d.glob("T*.yaml"))]
+    with out.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["task", "region", "status", "indicator", "value", "date", "source", "note", "by"])
+        for quarters in PASSES:
+            for k, record in enumerate(records):
+                folder, by = record.parent, PEOPLE[k % len(PEOPLE)]  # one office reports a record
+                for ind in indicators.get(record.stem, []):
+                    for quarter in quarters:
+                        if written == rows:
+                            return out
+                        value = f"{rng.uniform(10, 100):.2f}"
+                        source = f"https://stats.example.org/{folder.name}/{ind}/{quarter}"
+                        writer.writerow([record.stem, folder.name, "", ind, value, quarter, source, "", by])
+                        written += 1
+    if written < rows:
+        raise SystemExit(f"{ws} has records for only {written} rows")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
     parser.add_argument("--tasks", type=int, default=23)
     parser.add_argument("--regions", type=int, default=435, help="how many regions; 0: the whole registry")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--import-rows", type=int, metavar="N", help="only write OUT-import-N.csv for the workspace OUT")
+    parser.add_argument("--csv", type=Path, help="with --import-rows: write the CSV here")
     args = parser.parse_args()
+    if args.import_rows:
+        print(f"{args.import_rows} rows in {import_rows(args.out, args.import_rows, args.seed, args.csv)}")
+        return
     n = generate(args.out, args.tasks, args.regions or None, args.seed)
     print(f"{n} records in {args.out}")
 

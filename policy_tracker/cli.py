@@ -1230,8 +1230,8 @@ def import_csv(
 
     Example: ptrack import jiangsu-2026-q3.csv --dry-run
     """
-    from policy_tracker import exchange, render, store
-    from policy_tracker.changes import plan_edit, region_of, task_of
+    from policy_tracker import bulk, exchange, render, store
+    from policy_tracker.changes import plan_edit
 
     ws = _workspace(data)
     try:
@@ -1245,40 +1245,41 @@ def import_csv(
     else:
         rows = exchange.read_rows(exchange.decode(raw, str(file), encoding), str(file))
 
-    with render.progress_bar(len(rows), "Checking rows") as advance:
-        imports, problems = store.with_records(ws, lambda current: exchange.plan_import(rows, ws, current, progress=advance))
-    if problems:
-        for p in problems:
-            print(_shown(f"{file}: {p}"), file=sys.stderr)
-        raise PtrackError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {file}; nothing was imported")
-    # Every row may name who reported it (填报人): then the file says who, and no --by is needed, dry run or not.
-    unnamed = [i for i in imports if i.by is None]
+    # Grouped by record without reading any; each record is then read once, checked and staged outside the lock
+    # (policy_tracker.bulk), and the change set is committed under it: other writers wait for the commit only.
+    groups = exchange.group_rows(rows, ws)
+    reporters = {key: next((r.get("by") for r in group if r.get("by")), None) for key, group in groups.items() if key}
+    unnamed = [key for key, name in reporters.items() if name is None]
     who = _who_if_known(by, ws.root)
+    stamp = _stamp(who or "、".join(sorted({n for n in reporters.values() if n})) or "?")
+    names = {t.id: {i.id: i.name_zh for i in t.indicators} for t in ws.tasks}
+
+    def plan(record: Task | RegionRecord, item: exchange.RecordImport) -> RecordChange:
+        evidence = ws.config.require_evidence
+        change = plan_edit(record, item.edit, indicators=names[item.task], require_evidence=evidence, stamp=stamp)
+        if change.changes or change.note:  # a row that changes nothing and says nothing is no change
+            change.note = f"import of {file.name}" + (f": {change.note}" if change.note else "")
+        change.by = item.by
+        return change
+
+    checking = dry_run or (who is None and bool(unnamed))  # without a name nothing is written: the rows are checked
+    with render.progress_phases() as phase:
+        outcome = bulk.import_groups(ws, groups, plan, stamp, dry_run=checking, keep_text=dry_run and verbose, progress=phase)
+    if outcome.problems:
+        for p in outcome.problems:
+            print(_shown(f"{file}: {p}"), file=sys.stderr)
+        n = len(outcome.problems)
+        raise PtrackError(f"{n} problem{'s' if n > 1 else ''} in {file}; nothing was imported")
+    # Every row may name who reported it (填报人): then the file says who, and no --by is needed, dry run or not.
     if who is None and unnamed:
-        rows_without = ", ".join(str(n) for i in unnamed[:3] for n in i.rows[:1]) + (" ..." if len(unnamed) > 3 else "")
+        first = sorted(groups[key][0].number for key in unnamed)
+        rows_without = ", ".join(str(n) for n in first[:3]) + (" ..." if len(unnamed) > 3 else "")
         raise PtrackError(
             f"no name is given for who reported rows {rows_without}",
             fix="Fill the by (填报人) column, or give --by NAME, or set PTRACK_USER",
         )
-    stamp = _stamp(who or "、".join(sorted({i.by for i in imports if i.by})))
-    by_record = {(i.task, i.region): i for i in imports}
-    names = {t.id: {i.id: i.name_zh for i in t.indicators} for t in ws.tasks}
-
-    with render.progress_bar(len(by_record), "Writing records" if not dry_run else "Planning records") as advance:
-
-        def plan(record: Task | RegionRecord) -> RecordChange:
-            advance(1)
-            item = by_record[(task_of(record), region_of(record))]
-            change = plan_edit(
-                record, item.edit, indicators=names[item.task], require_evidence=ws.config.require_evidence, stamp=stamp
-            )
-            if change.changes or change.note:  # a row that changes nothing and says nothing is no change
-                change.note = f"import of {file.name}" + (f": {change.note}" if change.note else "")
-            change.by = item.by
-            return change
-
-        written = store.change_records(ws.root, list(by_record), plan, stamp, dry_run=dry_run)
-    unchanged = sum(i.unchanged for i in imports)
+    written, unchanged = outcome.written, outcome.unchanged
+    by_record = {key for key in groups if key}
     if not written:
         print(f"Nothing to change: the records already hold these values ({unchanged:,} rows unchanged).", file=sys.stderr)
         return

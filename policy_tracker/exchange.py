@@ -325,6 +325,30 @@ def plan_import(
     return imports, problems
 
 
+def group_rows(rows: Sequence[Row], ws: Workspace) -> dict[tuple[str, str] | None, list[Row]]:
+    """The rows of each (task, region) record, in file order, without reading any record; rows that name no
+    known task or region, or have the wrong number of cells, are grouped under None (plan_import reports them).
+
+    `plan_import` of each group gives what `plan_import` of all rows gives: every check it makes across rows
+    (two statuses, two people, two values of one date) is within one record.
+    """
+    groups: dict[tuple[str, str] | None, list[Row]] = {}
+    region_codes: dict[str, str] = {}
+    for row in rows:
+        key: tuple[str, str] | None = None
+        if _COUNT not in row.cells:
+            name = row.get("region")
+            try:
+                task = parse_task_id(row.get("task"))
+                if name and name not in region_codes:
+                    region_codes[name] = find_region(ws.regions, name).code
+                key = (task, region_codes[name] if name else "CN")
+            except PtrackError:
+                key = None
+        groups.setdefault(key, []).append(row)
+    return groups
+
+
 def _row_observation(
     row: Row, task: Task, region: str, current: Callable[[str, str], Task | RegionRecord], bad: Callable[[str, str], None]
 ) -> NewObservation | None:

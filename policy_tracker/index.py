@@ -207,7 +207,7 @@ class Index:
                 if max(st.st_mtime_ns, st.st_ctime_ns) < old[5] - RACY_NS:
                     continue
                 raw = _read(path)  # too close to its indexing to trust the times: compare the content
-                if raw is not None and hashlib.blake2b(raw, digest_size=16).digest() == old[4]:
+                if raw is not None and content_hash(raw) == old[4]:
                     confirmed.append((start, rel))
                     continue
                 stale.append((path, rel, st, raw))
@@ -267,7 +267,7 @@ class Index:
         self.db.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (rel, folder, name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
-             hashlib.blake2b(raw, digest_size=16).digest(), start),
+             content_hash(raw), start),
         )  # fmt: skip
         self.db.execute(
             "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -307,6 +307,12 @@ class Index:
         """Whole records, in file order (folder, then file name)."""
         for (body,) in self._rows("SELECT body FROM records WHERE {folders} ORDER BY folder, name", folders):
             yield RegionRecord.model_validate_json(body, strict=False)  # validated when it was indexed
+
+    def records_with_hash(self, folders: set[str]) -> Iterator[tuple[RegionRecord, bytes]]:
+        """Whole records of these folders, each with the `content_hash` of the file it was read from."""
+        sql = "SELECT r.body, f.hash FROM records r JOIN files f ON f.path = r.path WHERE r.{folders}"
+        for body, digest in self._rows(sql, folders):
+            yield RegionRecord.model_validate_json(body, strict=False), digest
 
     def summaries(self, folders: set[str] | None) -> Iterator[RegionRecord]:
         """Records with their top-level fields only (no indicators, notes or history), for listings."""
@@ -436,6 +442,11 @@ class Index:
         """(UTC time, change set) of the newest history entry of the region records."""
         row = self.db.execute("SELECT utc, change FROM history ORDER BY utc DESC, change DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else None
+
+
+def content_hash(raw: bytes) -> bytes:
+    """The hash the index keeps of a file's bytes: a file with this hash holds what the index holds of it."""
+    return hashlib.blake2b(raw, digest_size=16).digest()
 
 
 def _read(path: Path) -> bytes | None:

@@ -20,10 +20,21 @@ command puts back the files already replaced from the old contents it holds, and
 Ctrl-C and SIGTERM are held back while a change set is written: before the commit the journal is deleted and
 the command ends with "Interrupted: nothing was written"; after it the files are all replaced first.
 
+A long change set (an import of many records) is *staged* instead (`Staging`, `commit_staged`): its new
+contents are prepared without the workspace lock, in bounded batches, into a folder of their own
+(`.ptrack-staging-<change>.tmp/`, which no other command reads), with each file's SHA-256 and identity as it was
+read. They are made durable with one filesystem sync (`syncfs`; a fsync per file costs ~6 ms on the reference
+machine, a minute per 10,000 records). Only then is the lock taken: the files another writer changed meanwhile
+are found (identity, then hash) and planned again by the caller, the staging folder is renamed into
+`.ptrack-journal/` (step 1 above, uncommitted) and steps 2-4 follow as for any change set. Other writers wait
+for the lock for the commit only, not for the preparation; a crash during the preparation leaves only the
+staging folder, which the next import deletes.
+
 For tests, `PTRACK_TEST_PAUSE=<point>` stops the writing process (SIGSTOP) at a named point, after writing
-"ptrack paused at <point>" to stderr: `journal` (journal written, not committed), `commit` (committed, no file
-replaced), `replace:<k>` (k files replaced), `done` (all replaced, journal not yet deleted). A test waits for
-that line, then kills or signals the process: it waits for an event, never for time.
+"ptrack paused at <point>" to stderr: `prepare:<k>` (k records of a staged change set prepared, no lock
+held), `journal` (journal written, not committed), `commit` (committed, no file replaced), `replace:<k>` (k
+files replaced), `done` (all replaced, journal not yet deleted). A test waits for that line, then kills or
+signals the process: it waits for an event, never for time.
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ from typing import Any
 from policy_tracker.errors import Interrupted, PtrackError
 
 JOURNAL_DIR = ".ptrack-journal"
+STAGING_PREFIX = ".ptrack-staging-"  # + change id + ".tmp": ignored by git through the `.*.tmp` line of .gitignore
 MANIFEST = "change.json"
 _FORMAT = 1
 ENV_PAUSE = "PTRACK_TEST_PAUSE"
@@ -320,7 +332,7 @@ def recover(root: Path) -> str | None:
     manifest = journal / MANIFEST
     try:
         if not manifest.exists():
-            had_files = any(p.suffix == ".new" for p in journal.iterdir())
+            had_files = any(p.suffix in (".new", ".old") for p in journal.iterdir())
             shutil.rmtree(journal)
             if not had_files:
                 return None
@@ -356,3 +368,249 @@ def recover(root: Path) -> str | None:
         ) from None
     n = len(entries)
     return f"Completed an interrupted change {change}: it had been committed; all {n} record{'s' if n != 1 else ''} written."
+
+
+# ---------------------------------------------------------------------------------------------- staged change sets
+
+
+@dataclass
+class Staged:
+    """One file of a staged change set: its path, the SHA-256 and identity (size, mtime_ns, ctime_ns, inode) of
+    what it held when it was planned on (None: absent), and the SHA-256 of its new content, staged as `<k>.new`."""
+
+    path: Path
+    old_sha256: str | None
+    identity: tuple[int, int, int, int] | None
+    new_sha256: str
+
+
+def identity(path: Path) -> tuple[int, int, int, int] | None:
+    """What changes whenever a file is written (its ctime cannot be set back by a program); None: no file."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+class Staging:
+    """The new contents of a long change set, prepared without the workspace lock (see the module docstring).
+
+    `add` writes one file's new content (not synced yet); `sync` makes them all durable at once; under the lock,
+    `changed` lists the files someone else wrote since they were read, `replace` stages their content planned
+    anew, and `commit_staged` commits and installs them. `discard` (always safe) deletes what is left.
+    """
+
+    def __init__(self, root: Path, change: str) -> None:
+        self.root = root
+        self.folder = root / f"{STAGING_PREFIX}{change}.tmp"
+        self.files: list[Staged] = []
+        self._owner: Any = None
+        clean_stale_staging(root)
+        try:
+            self.folder.mkdir()
+            self._owner = open(self.folder / "owner", "a+b")  # noqa: SIM115 - held until the staging ends
+        except OSError as e:
+            raise PtrackError(
+                f"cannot write the change: {e.strerror} ({e.filename or self.folder})",
+                fix="Nothing was written; make the workspace writable or free some space, then run the command again",
+            ) from None
+        _try_flock(self._owner)  # a live import's staging is never taken for a stale one
+
+    def add(self, path: Path, old: bytes | None, old_identity: tuple[int, int, int, int] | None, new: bytes) -> int:
+        """Stage `new` for `path`, planned on `old` (read after `old_identity` was taken); returns its number."""
+        k = len(self.files)
+        try:
+            _write_unsynced(self.folder / f"{k}.new", new)
+        except OSError as e:
+            raise PtrackError(
+                f"cannot write the change: {e.strerror} ({e.filename or self.folder})",
+                fix="Nothing was written; free some space or fix the permissions, then run the command again",
+            ) from None
+        self.files.append(Staged(path, _digest(old), old_identity, hashlib.sha256(new).hexdigest()))
+        return k
+
+    def replace(self, k: int, old: bytes | None, new: bytes) -> None:
+        """Stage `new` for file `k` instead, planned again on `old` (under the lock: its current content)."""
+        (self.folder / f"{k}.new").unlink()
+        _write_synced(self.folder / f"{k}.new", new)
+        f = self.files[k]
+        self.files[k] = Staged(f.path, _digest(old), identity(f.path), hashlib.sha256(new).hexdigest())
+
+    def sync(self) -> None:
+        """Make every staged file durable: one syncfs(2) of the workspace's filesystem where there is one."""
+        if not _syncfs(self.folder):
+            for k in range(len(self.files)):
+                fd = os.open(self.folder / f"{k}.new", os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        fsync_dir(self.folder)
+
+    def changed(self) -> list[int]:
+        """The files that no longer hold what they were planned on (call under the lock): their identity changed
+        and so did their content."""
+        out = []
+        for k, f in enumerate(self.files):
+            if identity(f.path) == f.identity:
+                continue
+            if _digest(_current(f.path)) != f.old_sha256:
+                out.append(k)
+        return out
+
+    def discard(self) -> None:
+        if self._owner is not None:
+            self._owner.close()
+            self._owner = None
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _write_unsynced(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _syncfs(folder: Path) -> bool:
+    """syncfs(2) on the filesystem holding `folder` (Linux); False where there is none."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        call = libc.syncfs
+    except (OSError, AttributeError):  # pragma: no cover - a C library without syncfs
+        return False
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        return bool(call(fd) == 0)
+    finally:
+        os.close(fd)
+
+
+def _try_flock(handle: Any) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: staging folders are never taken for stale
+        return False
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def clean_stale_staging(root: Path) -> None:
+    """Delete the staging folders of imports that ended without cleaning up (killed): nobody holds their owner lock."""
+    for folder in root.glob(f"{STAGING_PREFIX}*.tmp"):
+        try:
+            with open(folder / "owner", "a+b") as owner:
+                if not _try_flock(owner):
+                    continue  # a live import is preparing it
+        except OSError:
+            pass
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def commit_staged(root: Path, staging: Staging, *, change: str, progress: Any = None) -> Path | None:
+    """Commit a staged change set and install its files (call under the lock, after `recover`, once the files
+    `staging.changed()` lists were staged again). Wholly or not at all, as `apply_change_set`; `progress(1)` is
+    called after each file is installed.
+
+    Returns the finished journal, moved aside (None if it is gone already): the caller deletes it with
+    `delete_finished` once the lock is released. Deleting it frees the replaced files (~1 ms each): other
+    writers need not wait for that.
+    """
+    files = staging.files
+    if not files:
+        return None
+    journal = root / JOURNAL_DIR
+    if journal.exists():  # pragma: no cover - callers recover first
+        raise PtrackError(f"an interrupted change is pending in {journal}", fix="Run any ptrack command to finish it")
+    entries = [{"path": _relative(root, f.path), "old_sha256": f.old_sha256, "new": f"{k}.new", "new_sha256": f.new_sha256}
+               for k, f in enumerate(files)]  # fmt: skip
+    made: list[Path] = []
+    with signals_held() as received:
+        try:
+            for f in files:
+                made.extend(_make_folders(f.path.parent))
+            staging._owner.close()  # the staging folder becomes the journal: its owner lock ends here
+            staging._owner = None
+            os.rename(staging.folder, journal)
+            checkpoint("journal")
+            if received:
+                raise Interrupted(received[0], "Interrupted: nothing was written")
+            manifest = {"format": _FORMAT, "change": change, "files": entries}
+            _write_synced(journal / f"{MANIFEST}.tmp", json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
+            os.replace(journal / f"{MANIFEST}.tmp", journal / MANIFEST)
+            fsync_dir(journal)
+            fsync_dir(root)
+        except OSError as e:
+            _discard(journal, made)
+            raise PtrackError(
+                f"cannot write the change: {e.strerror} ({e.filename or journal})",
+                fix="Nothing was written; free some space or fix the permissions, then run the command again",
+            ) from None
+        except BaseException:
+            _discard(journal, made)
+            raise
+        checkpoint("commit")
+        installed = 0
+        try:
+            folders = set()
+            for k, f in enumerate(files, 1):
+                if f.old_sha256 is not None:
+                    os.link(f.path, journal / f"{k - 1}.old")  # the old content, kept to be put back if a file fails
+                _install(journal / f"{k - 1}.new", f.path)
+                installed = k
+                folders.add(f.path.parent)
+                if progress is not None:
+                    progress(1)
+                checkpoint(f"replace:{k}")
+            for folder in folders:
+                fsync_dir(folder)
+            checkpoint("done")
+        except OSError as e:
+            _put_back(files[:installed], journal, f"cannot write {e.filename or 'a record'}: {e.strerror}")
+        finished: Path | None = root / f"{STAGING_PREFIX}{change}.done.tmp"
+        try:
+            os.rename(journal, root / f"{STAGING_PREFIX}{change}.done.tmp")  # complete: deleted outside the lock
+        except OSError:
+            finished = None
+            _remove_quietly(journal)
+        if received:
+            delete_finished(finished)
+            n = len(files)
+            raise Interrupted(
+                received[0], f"Interrupted after the change was committed: all {n} record{'s' if n != 1 else ''} written"
+            )
+        return finished
+
+
+def delete_finished(journal: Path | None) -> None:
+    """Delete a finished journal that `commit_staged` moved aside (a crash meanwhile: the next import deletes it)."""
+    if journal is not None:
+        shutil.rmtree(journal, ignore_errors=True)
+
+
+def _put_back(installed: Sequence[Staged], journal: Path, why: str) -> None:
+    """A committed staged change set that cannot be completed is rolled back from the old files it kept."""
+    try:
+        folders = set()
+        for k, f in enumerate(installed):
+            if f.old_sha256 is None:
+                f.path.unlink()
+            else:
+                os.replace(journal / f"{k}.old", f.path)
+            folders.add(f.path.parent)
+        for folder in folders:
+            fsync_dir(folder)
+        _remove(journal)
+    except OSError:
+        raise PtrackError(
+            f"{why}; the change is kept in {JOURNAL_DIR}",
+            fix="Fix the cause (space, permissions) and run any ptrack command: it completes the change",
+        ) from None
+    raise PtrackError(why, fix="Nothing was written: every record is as it was") from None

@@ -1047,3 +1047,27 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]
             bar.advance(task, n)
 
         yield advance
+
+
+@contextmanager
+def progress_phases() -> Iterator[Callable[[int, str], Callable[[int], None]]]:
+    """Progress bars one after another, for a command with phases (an import prepares rows, then writes files).
+
+    Yields `start(total, description)`, which ends the bar before it and returns the new bar's `advance(n)`.
+    """
+    from contextlib import ExitStack
+
+    shown: list[ExitStack] = []
+
+    def start(total: int, description: str) -> Callable[[int], None]:
+        if shown:
+            shown.pop().close()
+        stack = ExitStack()
+        shown.append(stack)
+        return stack.enter_context(progress_bar(total, description))
+
+    try:
+        yield start
+    finally:
+        if shown:
+            shown.pop().close()

@@ -1411,6 +1411,16 @@ def _rewrite(before: str, changes: list[Change], entry: HistoryEntry, read: Any 
     return dump_yaml(doc)
 
 
+def empty_record(task: str, region: str) -> RegionRecord:
+    """The record of a region that has none yet for this task."""
+    return RegionRecord.model_validate(_new_region_record(task, region))
+
+
+def record_bytes(path: Path) -> bytes:
+    """A record file's bytes, read as every command reads them (bounded, regular files only)."""
+    return _record_bytes(path)
+
+
 def _new_region_record(task: str, region: str) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
@@ -1433,6 +1443,21 @@ if getattr(yaml, "__with_libyaml__", False):
             CEmitter.__init__(self, stream, allow_unicode=kwargs.get("allow_unicode"), width=kwargs.get("width"))
             SafeRepresenter.__init__(self, default_style=None, default_flow_style=False, sort_keys=False)
             _Resolver.__init__(self)
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            # Asked for every key and scalar written, each time through a dozen regular expressions; keys, dates and
+            # ids repeat across thousands of records (an import), so the answers are kept (bounded).
+            if kind is not ScalarNode:
+                return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            key = (value, implicit)
+            found = _RESOLVED.get(key)
+            if found is None:
+                if len(_RESOLVED) > 50_000:
+                    _RESOLVED.clear()
+                found = _RESOLVED[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            return found
+
+    _RESOLVED: dict[tuple[str, Any], str] = {}
 
 else:  # pragma: no cover - PyYAML without libyaml
     from yaml.emitter import Emitter
@@ -1542,6 +1567,70 @@ def change_records(
         if not dry_run:
             journal.apply_change_set(root, [journal.FileChange(w.path, w.old, w.new) for w in staged], change=stamp.change)
         return staged
+
+
+def prepare_change(
+    root: Path,
+    task: str,
+    region: str,
+    raw: bytes | None,
+    indexed: RegionRecord | None,
+    plan: Callable[[Task | RegionRecord], RecordChange],
+    stamp: Stamp,
+) -> Written | None:
+    """One record's change of a long change set (an import), prepared from its bytes `raw` (None: no file) without
+    the lock; None when the plan changes nothing. Raises as `change_records`.
+
+    `indexed`: the index's copy of the record when the index says it holds exactly `raw` (see
+    `index.content_hash`). A record in ptrack's own layout is then neither parsed nor re-read: the plan sees the
+    indexed copy, the part before the history is written from it (checked to give back the file's own text),
+    the new history entry is appended as text, and the result is validated as data (libyaml reads that text
+    back as this data). Any other record is parsed and its new text parsed again, as `change_records` does.
+    """
+    path = record_path(root, task, region)
+    if raw is None and region == "CN":
+        raise PtrackError(f"task file {display_path(path)} is missing", fix="Run `ptrack validate`")
+    before = _record_text(raw, path) if raw is not None else None
+    own = _own_layout(before, indexed) if before is not None and indexed is not None else None
+    current = indexed if own is not None and indexed is not None else _parse_record(path, before, task, region)
+    record_plan = plan(current)
+    if not record_plan.changes and not record_plan.note:
+        return None
+    entry = history_entry(record_plan, stamp)
+    if before is None:
+        after = _new_record_text(task, region, record_plan.changes, entry)
+        _parse_record(path, after, task, region)
+    elif own is not None:
+        head, history_text = own
+        _apply(head, record_plan.changes)
+        after = dump_plain(head) + _with_entry(history_text, entry)
+        entries = [h.model_dump(mode="json", exclude_none=True) for h in current.history]
+        data = {**head, "history": [*entries, entry.model_dump(mode="json", exclude_none=True)]}
+        _, problems = _validate(RegionRecord, data, path, _LineFinder())  # never write what would not load
+        if problems:
+            raise WorkspaceInvalid(problems)
+    else:
+        after = _rewrite(before, record_plan.changes, entry)
+        _parse_record(path, after, task, region)  # never write what would not load
+    written = Written(path, entry, before, after, raw, _encode_like(after, raw))
+    _check_size(written, undo=stamp.undoes is not None)
+    return written
+
+
+_LEADING = ("schema_version", "task", "region", "revision", "status")  # always written, even at their defaults
+
+
+def _own_layout(text: str, record: RegionRecord) -> tuple[dict[str, Any], str] | None:
+    """(the part of `text` before the history as data, the history as text) when that part is exactly what ptrack
+    writes for `record` (no comments, ptrack's key order and quoting); else None."""
+    parts = _split_history(text)
+    if parts is None or "#" in parts[0]:
+        return None
+    data = record.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    data.pop("history", None)
+    head = {key: getattr(record, key) for key in _LEADING}
+    head.update((k, v) for k, v in data.items() if k not in head)
+    return (head, parts[1]) if dump_plain(head) == parts[0] else None
 
 
 @dataclass

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -149,16 +150,20 @@ def test_a_full_disk_while_writing_the_journal_writes_nothing(
     runner: CliRunner, ws_dir: Path, sheet: Path, monkeypatch: pytest.MonkeyPatch, failing_write: int
 ) -> None:
     before = snapshot(ws_dir)
-    real = journal._write_synced
     count = []
 
-    def full(path: Path, data: bytes, mode: int = 0o666) -> None:
-        count.append(path)
-        if len(count) == failing_write:
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        real(path, data, mode)
+    def full_disk(real: Callable[..., None]) -> Callable[..., None]:
+        def write(path: Path, data: bytes, *mode: int) -> None:
+            count.append(path)
+            if len(count) == failing_write:
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+            real(path, data, *mode)
 
-    monkeypatch.setattr(journal, "_write_synced", full)
+        return write
+
+    # an import stages its five records (written, then synced at once), then writes the manifest
+    monkeypatch.setattr(journal, "_write_synced", full_disk(journal._write_synced))
+    monkeypatch.setattr(journal, "_write_unsynced", full_disk(journal._write_unsynced))
     result = runner.invoke(app, ["import", str(sheet)])
     assert result.exit_code == 1
     assert "No space left on device" in result.stderr and "Nothing was written" in result.stderr
