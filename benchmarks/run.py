@@ -3,6 +3,7 @@
     python benchmarks/run.py              # the full run: 1,000 and 10,000 records, 5 runs each (about 20 min)
     python benchmarks/run.py --smoke      # a tiny run that only checks the benchmark still works (CI)
     python benchmarks/run.py --report     # only the meeting report in every format at 2,000 records
+    python benchmarks/run.py --import-only [--national DIR]   # only the long import (100,000 rows)
 
 Each case: one warm-up, then the median wall time of --runs runs and the peak memory (max RSS) of the
 process. "cold" removes ptrack's cache before every run; "warm" runs with the cache the warm-up left.
@@ -31,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from generate import generate  # noqa: E402
+from generate import generate, import_rows  # noqa: E402
 
 from policy_tracker import __version__, store  # noqa: E402
 
@@ -223,11 +224,31 @@ def run(smoke: bool, runs: int, only_report: bool = False) -> list[Result]:
         results.append(
             measure(f"import a 1,000-row CSV, {label}", [*ptrack, "import", str(csv_file), *d], env, tmp, runs, before=restore)
         )
+        if regions == max(r for _, r in sizes):  # the long import, on the largest workspace: one run (a minute or more)
+            results.append(long_import(ptrack, ws, restore, env, tmp, 100 if smoke else IMPORT_ROWS, label))
         results += _taskwarrior(n, tmp, env, runs)
         results += _doorstop(n, tmp, env, runs)
     results += _report_formats(ptrack, tmp, env, runs, smoke)
     shutil.rmtree(tmp, ignore_errors=True)
     return results
+
+
+IMPORT_ROWS = 100_000
+
+
+def long_import(
+    ptrack: list[str], ws: Path, restore: Callable[[], None], env: dict[str, str], tmp: Path, rows: int, label: str
+) -> Result:
+    """An office's quarterly observations for the indicators of existing records (`generate.import_rows`), `rows`
+    rows, into a fresh copy of `ws` with a warm index: measured once, after a warm-up on another copy."""
+    csv_file = import_rows(ws, rows, out=tmp / f"{ws.name}-import-{rows}.csv")
+
+    def fresh() -> None:
+        restore()
+        subprocess.run([*ptrack, "validate", "-d", str(ws)], env=env, cwd=tmp, check=True, capture_output=True)
+
+    cmd = [*ptrack, "import", str(csv_file), "-d", str(ws)]
+    return measure(f"import a {rows:,}-row CSV (observations), {label}", cmd, env, tmp, 1, before=fresh)
 
 
 def libyaml_floor(ws: Path) -> list[str]:
@@ -278,8 +299,55 @@ def national(ptrack: list[str], ws: Path, runs: int) -> list[Result]:
 
     results.append(measure(f"update one record, {label}", update, env, tmp, runs))
     results.append(measure(f"log, {label}, warm", [*ptrack, "log", *d], env, tmp, 0))
+    results.append(national_import(ptrack, ws, env, tmp, label))
     shutil.rmtree(tmp, ignore_errors=True)
     return results
+
+
+def import_only(ptrack: list[str], national_ws: Path | None, smoke: bool) -> list[Result]:
+    """The long import alone: on the generator's 10,005 records (or the national workspace), with the 1,000-row
+    import beside it for scale."""
+    tmp = Path(tempfile.mkdtemp(prefix="ptrack-bench-import-"))
+    env = {**os.environ, "COLUMNS": "100", "PTRACK_USER": "bench", "HOME": str(tmp), "XDG_DATA_HOME": str(tmp / "xdg"),
+           "XDG_CACHE_HOME": str(tmp / "cache")}  # fmt: skip
+    env.pop("PTRACK_DATA", None)
+    results = [measure("import floor: typer, rich, pydantic, yaml", FLOOR, env, tmp, 1)]
+    if national_ws is not None:
+        n = sum(1 for _ in national_ws.glob("records/*/*.yaml"))
+        results.append(national_import(ptrack, national_ws, env, tmp, f"{n} records"))
+    else:
+        ws = tmp / "w"
+        n = generate(ws, 3 if smoke else 23, 4 if smoke else 435, seed=1)
+        pristine = tmp / "w-pristine"
+        shutil.copytree(ws, pristine)
+
+        def restore() -> None:
+            shutil.rmtree(ws)
+            shutil.copytree(pristine, ws)
+
+        rows = 100 if smoke else IMPORT_ROWS
+        small = [*ptrack, "import", str(tmp / "w-import.csv"), "-d", str(ws)]
+        results.append(measure(f"import a 1,000-row CSV, {n} records", small, env, tmp, 1, before=restore))
+        results.append(long_import(ptrack, ws, restore, env, tmp, rows, f"{n} records"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def national_import(ptrack: list[str], ws: Path, env: dict[str, str], tmp: Path, label: str) -> Result:
+    """The long import on a copy of the national workspace (the workspace itself is left as it is)."""
+    copy = tmp / "national-copy"
+    shutil.copytree(ws, copy, symlinks=True)
+    for folder in [copy, *copy.rglob("*")]:  # the generated workspace may be read-only
+        if folder.is_dir():
+            folder.chmod(0o755)
+    pristine = tmp / "national-pristine"
+    shutil.copytree(copy, pristine, symlinks=True)
+
+    def restore() -> None:
+        shutil.rmtree(copy)
+        shutil.copytree(pristine, copy, symlinks=True)
+
+    return long_import(ptrack, copy, restore, env, tmp, IMPORT_ROWS, label)
 
 
 def table(results: list[Result]) -> str:
@@ -335,9 +403,13 @@ def main() -> None:
         metavar="DIR",
         help="only the national workspace in DIR (made first with: python benchmarks/generate.py DIR --regions 0)",
     )
+    parser.add_argument("--import-only", action="store_true", help="only the 100,000-row import (10,005 records, or --national)")
     args = parser.parse_args()
     runs = args.runs or (1 if args.smoke else 5)
-    if args.national:
+    if args.import_only:
+        _popen_wait_with_rusage()
+        results = import_only(_ptrack(), args.national.resolve() if args.national else None, args.smoke)
+    elif args.national:
         _popen_wait_with_rusage()
         results = national(_ptrack(), args.national.resolve(), runs)
     else:

@@ -21,7 +21,7 @@ from policy_tracker import index, journal, store
 from policy_tracker.changes import RecordChange, Stamp
 from policy_tracker.errors import Interrupted, PtrackError
 from policy_tracker.exchange import RecordImport, Row, plan_import
-from policy_tracker.models import RegionRecord, Task, Workspace
+from policy_tracker.models import Change, HistoryEntry, RegionRecord, Task, Workspace
 
 BATCH = 500  # records planned per index query: what is held in memory at once besides the rows
 Key = tuple[str, str]  # (task, region)
@@ -50,15 +50,17 @@ def import_groups(
     *,
     dry_run: bool = False,
     keep_text: bool = False,
+    keep_entries: bool = True,
     progress: Callable[[int, str], Callable[[int], None]] | None = None,
 ) -> Outcome:
     """Check every row group (`exchange.group_rows`) against its record and write the changes as one change set.
 
     Nothing is written when a problem is found (they are all returned, in row order) or on a dry run.
     `keep_text`: keep each record's text before and after (for a dry run's diff); otherwise only the history
-    entries are kept. `progress(total, description)` starts a progress bar and returns its `advance(n)`
-    (`render.progress_phases`): one over the rows as they are checked and staged, then, under the lock, one
-    over the files as they are installed.
+    entries are kept, and without `keep_entries` only what the summary counts of them.
+    `progress(total, description)` starts a progress bar and returns its `advance(n)` (`render.progress_phases`):
+    one over the rows as they are checked and staged, then, under the lock, one over the files as they are
+    installed.
     Raises PtrackError (nothing written), or Interrupted saying which state a signal left.
     """
     root = ws.root
@@ -105,7 +107,7 @@ def import_groups(
                         staging.add(w.path, raw, old_identity, w.new)
                         planned.append(key)
                         journal.checkpoint(f"prepare:{len(planned)}")
-                    out.written.append(w if keep_text else _light(w))
+                    out.written.append(w if keep_text else _light(w, keep_entries))
             if out.problems:
                 out.problems.sort(key=_row_number)
                 return out
@@ -136,12 +138,14 @@ def import_groups(
                 if w is None:  # the other writer made this very change: the file is left as it is
                     dropped.add(k)
                 else:
-                    out.written[k] = w if keep_text else _light(w)
+                    out.written[k] = w if keep_text else _light(w, keep_entries)
             out.written = [w for k, w in enumerate(out.written) if k not in dropped]
             files_done = phase(len(staging.files), "Writing records")
+            files = staging.files
             finished = journal.commit_staged(root, staging, change=stamp.change, progress=files_done)
             staging = None  # it is the journal now, and complete
-        journal.delete_finished(finished)
+        if finished is not None:  # the replaced files are freed (about 1 ms each) after the lock is released
+            journal.delete_finished(finished, phase(sum(f.old_sha256 is not None for f in files), "Cleaning up"))
         return out
     finally:
         if staging is not None:
@@ -202,6 +206,12 @@ def _read(path: Path) -> bytes | None:
     return store.record_bytes(path) if path.exists() else None
 
 
-def _light(w: store.Written) -> store.Written:
-    """A written record without its texts: what the summary and `--verbose` need, for thousands of records."""
-    return store.Written(w.path, w.entry, None, "")
+def _light(w: store.Written, keep_entry: bool) -> store.Written:
+    """A written record without its texts, for thousands of records: its history entry (for `--verbose`), or only
+    who made it and the observations it added (what the summary counts)."""
+    entry = w.entry
+    if not keep_entry:
+        added = [c.field for c in entry.changes if c.field.startswith("observation:") and c.old is None]
+        changes = [Change.model_construct(field=f, old=None, new=None) for f in added]
+        entry = HistoryEntry.model_construct(change=entry.change, at=entry.at, by=entry.by, changes=changes)
+    return store.Written(w.path, entry, None, "")

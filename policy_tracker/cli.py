@@ -1264,7 +1264,9 @@ def import_csv(
 
     checking = dry_run or (who is None and bool(unnamed))  # without a name nothing is written: the rows are checked
     with render.progress_phases() as phase:
-        outcome = bulk.import_groups(ws, groups, plan, stamp, dry_run=checking, keep_text=dry_run and verbose, progress=phase)
+        outcome = bulk.import_groups(
+            ws, groups, plan, stamp, dry_run=checking, keep_text=dry_run and verbose, keep_entries=verbose, progress=phase
+        )
     if outcome.problems:
         for p in outcome.problems:
             print(_shown(f"{file}: {p}"), file=sys.stderr)

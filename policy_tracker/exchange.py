@@ -8,7 +8,7 @@ import io
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,15 +31,29 @@ MAX_CSV_BYTES = 20 * 1024 * 1024
 _COUNT = "\0cells"  # not a column name: marks a row with the wrong number of cells
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
-    """One data row of an import, as text, with its row number in the file (the header is row 1)."""
+    """One data row of an import, as text, with its row number in the file (the header is row 1).
+
+    Its cells are a tuple beside the file's one `columns` map (column -> position): an import of 100,000 rows
+    holds them all, and a dict per row would take three times the memory.
+    """
 
     number: int
-    cells: dict[str, str]
+    values: tuple[str, ...]
+    columns: Mapping[str, int]
+
+    @classmethod
+    def of(cls, number: int, cells: Mapping[str, str]) -> Row:
+        return cls(number, tuple(cells.values()), {column: k for k, column in enumerate(cells)})
+
+    @property
+    def cells(self) -> dict[str, str]:
+        return {column: self.values[k] for column, k in self.columns.items()}
 
     def get(self, column: str) -> str:
-        return self.cells.get(column, "").strip()
+        k = self.columns.get(column)
+        return "" if k is None else self.values[k].strip()
 
 
 def decode(data: bytes, name: str, encoding: str | None = None) -> str:
@@ -128,6 +142,8 @@ def read_rows(text: str, name: str) -> list[Row]:
     if twice is not None:
         raise PtrackError(f"{name}: the column {twice} ({HEADERS[twice][0]}) appears twice in the header")
     rows = []
+    positions = {column: k for k, column in enumerate(columns)}
+    seen: dict[str, str] = {}  # one copy of each short text (tasks, regions, dates, names repeat on every row)
     while True:
         start = reader.line_num + 1
         try:
@@ -139,9 +155,10 @@ def read_rows(text: str, name: str) -> list[Row]:
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(columns):  # reported with the other problems by plan_import
-            rows.append(Row(start, {_COUNT: f"{len(cells)} cells; the header has {len(columns)}"}))
+            rows.append(Row.of(start, {_COUNT: f"{len(cells)} cells; the header has {len(columns)}"}))
             continue
-        rows.append(Row(start, {col: unneutralise(cell) for col, cell in zip(columns, cells, strict=True)}))
+        values = (unneutralise(cell) for cell in cells)
+        rows.append(Row(start, tuple(seen.setdefault(v, v) if len(v) <= 32 else v for v in values), positions))
     return rows
 
 
@@ -251,8 +268,8 @@ def plan_import(
     for row in rows:
         if progress is not None:
             progress(1)
-        if _COUNT in row.cells:
-            problems.append(f"row {row.number}: {row.cells[_COUNT]} (give one cell per column; quote a cell holding a comma)")
+        if _COUNT in row.columns:
+            problems.append(f"row {row.number}: {row.get(_COUNT)} (give one cell per column; quote a cell holding a comma)")
             continue
 
         def bad(column: str, message: str, row: Row = row) -> None:
@@ -336,7 +353,7 @@ def group_rows(rows: Sequence[Row], ws: Workspace) -> dict[tuple[str, str] | Non
     region_codes: dict[str, str] = {}
     for row in rows:
         key: tuple[str, str] | None = None
-        if _COUNT not in row.cells:
+        if _COUNT not in row.columns:
             name = row.get("region")
             try:
                 task = parse_task_id(row.get("task"))

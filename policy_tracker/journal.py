@@ -407,15 +407,19 @@ class Staging:
         self.files: list[Staged] = []
         self._owner: Any = None
         clean_stale_staging(root)
+        part = root / f"{STAGING_PREFIX}{change}.part.tmp"  # not yet locked by its owner: never taken for stale
         try:
-            self.folder.mkdir()
-            self._owner = open(self.folder / "owner", "a+b")  # noqa: SIM115 - held until the staging ends
+            part.mkdir()
+            self._owner = open(part / "owner", "a+b")  # noqa: SIM115 - held until the staging ends
+            _try_flock(self._owner)  # a live import's staging is never taken for a stale one
+            os.rename(part, self.folder)
         except OSError as e:
+            self.discard()
+            shutil.rmtree(part, ignore_errors=True)
             raise PtrackError(
                 f"cannot write the change: {e.strerror} ({e.filename or self.folder})",
                 fix="Nothing was written; make the workspace writable or free some space, then run the command again",
             ) from None
-        _try_flock(self._owner)  # a live import's staging is never taken for a stale one
 
     def add(self, path: Path, old: bytes | None, old_identity: tuple[int, int, int, int] | None, new: bytes) -> int:
         """Stage `new` for `path`, planned on `old` (read after `old_identity` was taken); returns its number."""
@@ -505,6 +509,8 @@ def _try_flock(handle: Any) -> bool:
 def clean_stale_staging(root: Path) -> None:
     """Delete the staging folders of imports that ended without cleaning up (killed): nobody holds their owner lock."""
     for folder in root.glob(f"{STAGING_PREFIX}*.tmp"):
+        if folder.name.endswith(".part.tmp"):
+            continue  # being made (its owner locks it next)
         try:
             with open(folder / "owner", "a+b") as owner:
                 if not _try_flock(owner):
@@ -536,9 +542,9 @@ def commit_staged(root: Path, staging: Staging, *, change: str, progress: Any = 
         try:
             for f in files:
                 made.extend(_make_folders(f.path.parent))
-            staging._owner.close()  # the staging folder becomes the journal: its owner lock ends here
-            staging._owner = None
             os.rename(staging.folder, journal)
+            staging._owner.close()  # the staging folder is the journal now: its owner lock ends here
+            staging._owner = None
             checkpoint("journal")
             if received:
                 raise Interrupted(received[0], "Interrupted: nothing was written")
@@ -589,10 +595,17 @@ def commit_staged(root: Path, staging: Staging, *, change: str, progress: Any = 
         return finished
 
 
-def delete_finished(journal: Path | None) -> None:
-    """Delete a finished journal that `commit_staged` moved aside (a crash meanwhile: the next import deletes it)."""
-    if journal is not None:
-        shutil.rmtree(journal, ignore_errors=True)
+def delete_finished(journal: Path | None, progress: Any = None) -> None:
+    """Delete a finished journal that `commit_staged` moved aside (a crash meanwhile: the next command deletes it);
+    `progress(1)` after each replaced file is freed."""
+    if journal is None:
+        return
+    for path in journal.iterdir():
+        with suppress(OSError):
+            path.unlink()
+        if progress is not None and path.suffix == ".old":
+            progress(1)
+    shutil.rmtree(journal, ignore_errors=True)
 
 
 def _put_back(installed: Sequence[Staged], journal: Path, why: str) -> None:

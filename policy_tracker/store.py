@@ -966,7 +966,10 @@ def validate_workspace(root: Path, only: Collection[str] | None = None) -> tuple
 
 def _temp_files(root: Path) -> list[Path]:
     folders = [root, *((root / RECORDS).glob("*") if (root / RECORDS).is_dir() else [])]
-    return sorted(p for d in folders if d.is_dir() for p in d.iterdir() if _TMP_RE.match(p.name))
+    staging = journal.STAGING_PREFIX  # an import being prepared (a stale one is deleted before validate runs)
+    return sorted(
+        p for d in folders if d.is_dir() for p in d.iterdir() if _TMP_RE.match(p.name) and not p.name.startswith(staging)
+    )
 
 
 def _conflict_problems(
@@ -1518,7 +1521,10 @@ class Written:
 
 
 def recover_interrupted(root: Path) -> str | None:
-    """Complete or roll back a change set a crash interrupted (see `journal`); one line saying which, or None."""
+    """Complete or roll back a change set a crash interrupted (see `journal`); one line saying which, or None.
+
+    The staged files of an import killed while preparing (no record was touched yet) are deleted too."""
+    journal.clean_stale_staging(root)
     if not journal.pending(root):
         return None
     with locked(root):

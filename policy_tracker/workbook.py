@@ -13,7 +13,7 @@ import io
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from policy_tracker.csvfile import neutralise
@@ -365,4 +365,4 @@ def read_workbook_rows(data: bytes, name: str) -> list[Row]:
         parts.append(buf.getvalue())
         line += len(io.StringIO(parts[-1], newline="").readlines())  # lines as the CSV reader counts them
     book.close()
-    return [Row(sheet_rows.get(r.number, r.number), r.cells) for r in read_rows("".join(parts), name)]
+    return [replace(r, number=sheet_rows.get(r.number, r.number)) for r in read_rows("".join(parts), name)]

@@ -222,3 +222,101 @@ def test_undo_is_a_journaled_change_set_too(runner: CliRunner, ws_dir: Path, she
     assert result.exit_code == 0, result.stderr
     assert _statuses(ws_dir) == ["not_started"] * 5
     assert not journal.pending(ws_dir)
+
+
+def _lock_is_free(ws_dir: Path) -> bool:
+    import fcntl
+
+    with open(ws_dir / store.LOCK_FILE, "a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return True
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs POSIX signals")
+def test_a_second_writer_is_not_blocked_while_an_import_is_prepared_and_both_changes_are_kept(
+    runner: CliRunner, ws_dir: Path, sheet: Path
+) -> None:
+    proc = _start(ws_dir, sheet, "prepare:2")  # records/31/T08 and records/32/T08 staged, no lock held
+    _wait_until_paused(proc, "prepare:2")
+    try:
+        assert _lock_is_free(ws_dir)
+        # another writer changes a record the import has already planned, while the import is stopped mid-way
+        update = runner.invoke(app, ["update", "T08", "-r", "31", "--note", "现场核查 on-site check", "--by", "王芳"])
+        assert update.exit_code == 0, update.stderr
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    _, err = proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert _statuses(ws_dir) == AFTER
+    record = store.load_record(ws_dir, "T08", "31")
+    assert record is not None
+    # the update's entry, then the import's, planned again on the record the update wrote
+    assert [e.by for e in record.history] == ["王芳", "张三"]
+    assert record.history[0].note == "现场核查 on-site check"
+    assert [c.field for c in record.history[1].changes] == ["status"]
+    assert not journal.pending(ws_dir) and not list(ws_dir.glob(".ptrack-staging-*"))
+    store.validate_workspace(ws_dir)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs POSIX signals")
+@pytest.mark.parametrize("point", ["prepare:1", "prepare:4"])
+def test_an_import_killed_while_it_is_prepared_leaves_the_workspace_as_it_was(
+    runner: CliRunner, ws_dir: Path, sheet: Path, point: str
+) -> None:
+    before = snapshot(ws_dir)
+    proc = _start(ws_dir, sheet, point)
+    _wait_until_paused(proc, point)
+    proc.kill()
+    proc.communicate()
+    assert list(ws_dir.glob(".ptrack-staging-*"))  # what it had staged is left behind ...
+    result = runner.invoke(app, ["log", "-f", "json"])  # ... and the next command deletes it
+    assert result.exit_code == 0 and result.stderr == ""
+    assert _statuses(ws_dir) == BEFORE
+    assert snapshot(ws_dir) == before
+    assert runner.invoke(app, ["import", str(sheet)]).exit_code == 0
+    assert _statuses(ws_dir) == AFTER
+
+
+def test_an_import_reads_each_record_once_and_plans_on_the_indexs_copy(
+    runner: CliRunner, ws_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    regions = ["31", "32", "33", "34"]
+    lines = [f"T08,{r},in_progress,,,,,季度更新,\n" for r in regions]
+    first = tmp_path / "first.csv"
+    first.write_text("task,region,status,indicator,value,date,source,note,by\n" + "".join(lines), encoding="utf-8")
+    assert runner.invoke(app, ["import", str(first)]).exit_code == 0
+    indicator = next(t for t in store.load_workspace(ws_dir).tasks if t.id == "T08").indicators[0].id
+    rows = [
+        f"T08,{r},,{indicator},{q * 10 + k},2026Q{q},https://example.org/{r},," for k, r in enumerate(regions) for q in (1, 2, 3)
+    ]
+    second = tmp_path / "second.csv"
+    second.write_text("task,region,status,indicator,value,date,source,note,by\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    parsed: list[str] = []
+    real = store.parse_yaml
+
+    def counting(text: str, shown: str) -> object:
+        parsed.append(shown)
+        return real(text, shown)
+
+    monkeypatch.setattr(store, "parse_yaml", counting)
+    result = runner.invoke(app, ["import", str(second)])
+    assert result.exit_code == 0, result.stderr
+    # twelve rows, four records: each parsed once, by the index (the first import wrote them), never again to
+    # plan or to check the new text; with the index up to date, none at all
+    assert sorted(p for p in parsed if "records" in p) == sorted(str(Path("ws", "records", r, "T08.yaml")) for r in regions)
+    assert runner.invoke(app, ["validate"]).exit_code == 0
+    parsed.clear()
+    third = tmp_path / "third.csv"
+    third.write_text(second.read_text(encoding="utf-8").replace("2026Q", "2025Q"), encoding="utf-8")
+    assert runner.invoke(app, ["import", str(third)]).exit_code == 0
+    assert [p for p in parsed if "records" in p] == []
+    for k, region in enumerate(regions):
+        record = store.load_record(ws_dir, "T08", region)
+        assert record is not None and record.revision == len(record.history) == 3
+        observations = [(o.date, o.value) for o in next(i for i in record.indicators if i.id == indicator).observations]
+        quarters = [("03-31", 10 + k), ("06-30", 20 + k), ("09-30", 30 + k)]
+        assert observations == [(f"{year}-{day}", value) for year in (2025, 2026) for day, value in quarters]
