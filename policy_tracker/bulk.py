@@ -23,7 +23,7 @@ from policy_tracker.errors import Interrupted, PtrackError
 from policy_tracker.exchange import RecordImport, Row, plan_import
 from policy_tracker.models import Change, HistoryEntry, RegionRecord, Task, Workspace
 
-BATCH = 500  # records planned per index query: what is held in memory at once besides the rows
+BATCH = 200  # records planned per index query: what is held in memory at once besides the rows
 Key = tuple[str, str]  # (task, region)
 EditPlan = Callable[[Task | RegionRecord, RecordImport], RecordChange]
 
@@ -78,13 +78,19 @@ def import_groups(
             if not dry_run and not out.problems:
                 staging = journal.Staging(root, stamp.change)
             for batch in _batches(keys):
-                copies = _indexed(root, {r for _, r in batch if r != "CN"})
+                copies = _indexed(root, [k for k in batch if k[1] != "CN"])
                 for key in batch:
                     if received:
                         raise Interrupted(received[0], "Interrupted: nothing was written")
                     rows = groups[key]
+                    path = store.record_path(root, *key)
+                    old_identity = journal.identity(path)
+                    raw = _read(path) if old_identity is not None else None
                     copy = copies.get(key)
-                    imports, found = plan_import(rows, ws, _current(ws, key, copy[0] if copy else None))
+                    # the index's copy is what the file holds when their hashes agree; else the file is read itself
+                    indexed = copy[0] if copy is not None and raw is not None and index.content_hash(raw) == copy[1] else None
+                    current = _current(ws, key, indexed, raw=None if indexed is not None else raw, root=root)
+                    imports, found = plan_import(rows, ws, current)
                     rows_done(len(rows))
                     out.problems += found
                     if out.problems:
@@ -94,13 +100,8 @@ def import_groups(
                         continue
                     item = imports[0]
                     out.unchanged += item.unchanged
-                    path = store.record_path(root, *key)
-                    old_identity = journal.identity(path)
-                    raw = _read(path) if old_identity is not None else None
-                    same = copy is not None and raw is not None and index.content_hash(raw) == copy[1]
-                    w = store.prepare_change(
-                        root, *key, raw, copy[0] if same and copy else None, functools.partial(_plan_with, edit_plan, item), stamp
-                    )
+                    plan = functools.partial(_plan_with, edit_plan, item)
+                    w = store.prepare_change(root, *key, raw, indexed, plan, stamp)
                     if w is None:
                         continue
                     if staging is not None:
@@ -125,7 +126,7 @@ def import_groups(
                 key = planned[k]
                 path = store.record_path(root, *key)
                 raw = _read(path)
-                imports, found = plan_import(groups[key], ws, _current(ws, key, None, fresh=root))
+                imports, found = plan_import(groups[key], ws, _current(ws, key, None, raw=raw, root=root))
                 if found:
                     raise PtrackError(
                         f"{store.display_path(path)} was changed by another writer during the import; now {found[0]}",
@@ -157,31 +158,32 @@ def _batches(keys: Sequence[Key]) -> Iterator[Sequence[Key]]:
         yield keys[at : at + BATCH]
 
 
-def _indexed(root: Path, folders: set[str]) -> dict[Key, tuple[RegionRecord, bytes]]:
-    """The index's copy of every record in these folders, brought up to date, with the hash of the file it holds."""
-    if not folders:
+def _indexed(root: Path, keys: Sequence[Key]) -> dict[Key, tuple[RegionRecord, bytes]]:
+    """The index's copy of these region records, brought up to date (their folders), with the hash of the file each
+    copy was read from."""
+    if not keys:
         return {}
+    folders = {region for _, region in keys}
 
     def work(ix: index.Index) -> dict[Key, tuple[RegionRecord, bytes]]:
         store.refresh_index(ix, folders)
-        return {(r.task, r.region): (r, h) for r, h in ix.records_with_hash(folders)}
+        wanted = {f"{region}/{task}.yaml" for task, region in keys}
+        return {(r.task, r.region): (r, h) for r, h in ix.records_with_hash(wanted)}
 
     return index.run(root, work)
 
 
 def _current(
-    ws: Workspace, key: Key, copy: RegionRecord | None, *, fresh: Path | None = None
+    ws: Workspace, key: Key, indexed: RegionRecord | None, *, raw: bytes | None, root: Path
 ) -> Callable[[str, str], Task | RegionRecord]:
-    """`current(task, region)` for plan_import: one record's copy (from the index, or read afresh from `fresh`)."""
+    """`current(task, region)` for plan_import: the record of `key`, its index's copy if given, else read from `raw`
+    (the file's bytes; None: no file yet)."""
     task, region = key
-    record: Task | RegionRecord | None
-    if fresh is not None:
-        record = store.load_record(fresh, task, region)
-    elif region == "CN":
-        record = next(t for t in ws.tasks if t.id == task)
+    if indexed is not None:
+        record: Task | RegionRecord = indexed
+    elif raw is not None:
+        record = store.record_from_bytes(store.record_path(root, task, region), raw, task, region)
     else:
-        record = copy
-    if record is None:
         record = store.empty_record(task, region)
 
     def current(t: str, r: str) -> Task | RegionRecord:

@@ -308,11 +308,13 @@ class Index:
         for (body,) in self._rows("SELECT body FROM records WHERE {folders} ORDER BY folder, name", folders):
             yield RegionRecord.model_validate_json(body, strict=False)  # validated when it was indexed
 
-    def records_with_hash(self, folders: set[str]) -> Iterator[tuple[RegionRecord, bytes]]:
-        """Whole records of these folders, each with the `content_hash` of the file it was read from."""
-        sql = "SELECT r.body, f.hash FROM records r JOIN files f ON f.path = r.path WHERE r.{folders}"
-        for body, digest in self._rows(sql, folders):
-            yield RegionRecord.model_validate_json(body, strict=False), digest
+    def records_with_hash(self, paths: set[str]) -> Iterator[tuple[RegionRecord, bytes]]:
+        """Whole records of these files (`<folder>/<name>`), each with the `content_hash` of the file it was read from."""
+        folders = {p.partition("/")[0] for p in paths}
+        sql = "SELECT r.path, r.body, f.hash FROM records r JOIN files f ON f.path = r.path WHERE r.{folders}"
+        for path, body, digest in self._rows(sql, folders):
+            if path in paths:
+                yield RegionRecord.model_validate_json(body, strict=False), digest
 
     def summaries(self, folders: set[str] | None) -> Iterator[RegionRecord]:
         """Records with their top-level fields only (no indicators, notes or history), for listings."""

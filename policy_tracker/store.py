@@ -1419,6 +1419,11 @@ def empty_record(task: str, region: str) -> RegionRecord:
     return RegionRecord.model_validate(_new_region_record(task, region))
 
 
+def record_from_bytes(path: Path, raw: bytes, task: str, region: str) -> Task | RegionRecord:
+    """The record a file's bytes hold (a task file when `region` is CN); raise WorkspaceInvalid if it is broken."""
+    return _parse_record(path, _record_text(raw, path), task, region)
+
+
 def record_bytes(path: Path) -> bytes:
     """A record file's bytes, read as every command reads them (bounded, regular files only)."""
     return _record_bytes(path)
