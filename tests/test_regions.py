@@ -228,9 +228,37 @@ def test_one_name_is_resolved_without_the_name_index_and_as_the_index_resolves_i
     assert fresh.resolve("上海").code == "31"
     assert fresh.resolve("Nanjing").code == "320100"
     assert "_index" not in fresh.__dict__  # an exact or short name never builds it
-    assert fresh.get("320115") is not None and fresh.has("110105") and fresh.parent_of("320115") == "320100"
-    assert not fresh.has("320100,32") and fresh.get("code") is None  # a row is found by its whole code only
-    assert _national_rows.cache_info().currsize == 0  # nor were all the rows built for it
+    assert _national_rows.cache_info().currsize == 0  # nor all the rows
+    other = Registry(own)
+    assert other.get("320115") is not None and other.has("110105") and other.parent_of("320115") == "320100"
+    assert not other.has("320100,32") and other.get("code") is None  # a row is found by its whole code only
+    assert _national_rows.cache_info().currsize == 0
+
+
+def test_a_command_asking_for_many_codes_has_the_rows_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policy_tracker import regions
+
+    searched: list[str] = []
+    real = regions._find_row
+    monkeypatch.setattr(regions, "_find_row", lambda code: searched.append(code) or real(code))
+    _national_rows.cache_clear()
+    registry = Registry([])
+    codes = [r["code"] for r in _rows()]
+    assert all(registry.has(c) for c in codes) and all(registry.get(c) is not None for c in codes[::10])
+    assert len(searched) == regions._SEARCHES  # then every row, built once (validate asks for every record's region)
+
+
+def test_a_command_resolving_many_names_has_the_name_index_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policy_tracker import regions
+
+    searched: list[str] = []
+    real = regions._rows_holding
+    monkeypatch.setattr(regions, "_rows_holding", lambda name: searched.append(name) or real(name))
+    registry = Registry([])
+    names = [r["zh"] for r in _rows() if r["zh"] not in ("朝阳区", "鼓楼区")][::20]  # an import naming many regions
+    resolved = [registry.candidates(n) for n in names]
+    assert all(found for found in resolved)
+    assert len(searched) == regions._SEARCHES and "_index" in registry.__dict__
 
 
 REGION_COMMANDS = [
