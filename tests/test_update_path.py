@@ -161,3 +161,24 @@ def test_a_record_in_ptracks_layout_is_parsed_once_before_and_once_after(
     assert result.exit_code == 0, result.stderr
     expected = ["ptrack.yaml", "regions.yaml", "T08.yaml", *["records/31/T08.yaml"] * 2]  # no other file, no second head
     assert sorted(parsed) == sorted(f"ws/{name}" for name in expected)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names the synced files through /proc")
+def test_an_update_syncs_the_new_file_and_its_folder_once_each(
+    ws_dir: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    synced: list[str] = []
+    real = os.fsync
+
+    def counted(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counted)
+    result = runner.invoke(app, ["update", "T08", "--region", "上海", "--status", "blocked"])
+    assert result.exit_code == 0, result.stderr
+    assert len(synced) == 2  # the new content before its rename (the commit), then the folder holding the rename
+    assert synced[0].startswith(str(ws_dir / ".ptrack-journal"))
+    assert synced[1] == str(ws_dir / "records" / "31")
