@@ -1483,23 +1483,80 @@ def _assess(
         if record is not None:
             assess(query.RecordRow(record if row.region == "CN" else row.task, row.region, record, row.origin))  # type: ignore[arg-type]
     if scope is not None and not others:  # the region records, one at a time: none is held once assessed
-        by_id = {t.id: t for t in ws.tasks}
         inside = frozenset(query.region_members(ws.regions, scope.code))
         streamed = inside if only is None else inside & only
-        for part in store.region_records_as_of(ws.root, streamed, moment):
-            task = by_id.get(part.record.task)
-            if task is None or (goal_id is not None and not query.serves_goal(task, goal_id)):
-                continue
-            record = progress.as_of_parts(part.record, part.later, part.earlier)
-            if record is not None:
-                assess(query.RecordRow(task, record.region, record), part.note)
+        for row, note in _as_of_rows(ws, store.region_records_as_of(ws.root, streamed, moment), goal_id):
+            assess(row, note)
     order = query.sort_keys("id", ws.chapters)
     assessed.sort(key=lambda t: order(query.RecordRow(t.task, t.region, t.task)))
     return day, assessed, scope, in_scope
 
 
+def _as_of_rows(ws: Workspace, parts: Iterable[Any], goal_id: str | None) -> Iterator[tuple[Any, str | None]]:
+    """(row, latest note) of each region record streamed as of a date (`store.region_records_as_of`) whose task
+    is known and serves the goal, and that existed at the date."""
+    from policy_tracker import progress, query
+
+    by_id = {t.id: t for t in ws.tasks}
+    for part in parts:
+        task = by_id.get(part.record.task)
+        if task is None or (goal_id is not None and not query.serves_goal(task, goal_id)):
+            continue
+        record = progress.as_of_parts(part.record, part.later, part.earlier)
+        if record is not None:
+            yield query.RecordRow(task, record.region, record), part.note
+
+
+def _progress_json_streamed(
+    ws: Workspace, goal: str | None, region: str, as_of: str | None, method: str, tolerance: float | None
+) -> Iterator[str]:
+    """progress's JSON for a region, never every record held: the summaries are made from the records of the
+    region and its members (the others only counted, in SQL), then every record is assessed again as it is
+    written, task by task (`store.region_records_as_of_by_task`). The same text as `render.progress_json`."""
+    import datetime as dt
+
+    from policy_tracker import clock, progress, query, render, store
+    from policy_tracker.matrix import scope_regions
+
+    scope = query.find_region(ws.regions, region)
+    columns = frozenset(r.code for r in scope_regions(ws.regions, scope))
+    day, own, scope, _ = _assess(ws, goal, region, as_of, method, tolerance, only=columns)
+    moment = dt.datetime.combine(day, dt.time.max, tzinfo=clock.CHINA)
+    inside = frozenset(query.region_members(ws.regions, scope.code))
+    goal_id = query.find_goal(ws.goals, goal).id if goal is not None else None
+    known = {t.id for t in ws.tasks if goal_id is None or query.serves_goal(t, goal_id)}
+    reported = [(t, r) for t, r in store.region_records_existing(ws.root, inside, moment) if t in known]
+    view = _overview(ws, goal, day, own, scope, method, tolerance, reported)
+    settings = progress.Settings(tolerance=ws.config.tolerance if tolerance is None else tolerance, method=method)  # type: ignore[arg-type]
+    horizons = tuple(sorted(g.year for g in ws.goals)) or (2030,)
+    national = {t.task.id: t for t in own if t.region == "CN"}
+    ordered = [t.id for t in sorted(ws.tasks, key=lambda t: t.number)]
+    parts = store.region_records_as_of_by_task(ws.root, inside, moment, ordered)
+
+    def records() -> Iterator[TaskProgress]:
+        current = None
+        for row, note in _as_of_rows(ws, parts, goal_id):
+            while current != row.task.id:  # the national record of each task before its regions'
+                current = ordered[0 if current is None else ordered.index(current) + 1]
+                if current in national:
+                    yield national[current]
+            yield progress.task_progress(row, day, settings, horizons, latest_note=note)
+        for task in ordered[0 if current is None else ordered.index(current) + 1 :]:
+            if task in national:
+                yield national[task]
+
+    return render.progress_json_chunks(view, None, records())
+
+
 def _overview(
-    ws: Workspace, goal: str | None, day: Any, assessed: list[TaskProgress], scope: Any, method: str, tolerance: float | None
+    ws: Workspace,
+    goal: str | None,
+    day: Any,
+    assessed: list[TaskProgress],
+    scope: Any,
+    method: str,
+    tolerance: float | None,
+    deeper: Iterable[tuple[str, str]] = (),
 ) -> Any:
     from policy_tracker import progress
 
@@ -1507,7 +1564,15 @@ def _overview(
     total = sum(1 for t in ws.tasks if goal is None or goal in {s.split(".")[0] for s in t.serves})
     settings = progress.Settings(tolerance=ws.config.tolerance if tolerance is None else tolerance, method=method)  # type: ignore[arg-type]
     return progress.overview(
-        goals, assessed, day, scope=scope, regions=ws.regions, tasks_total=total, settings=settings, definitions=ws.tasks
+        goals,
+        assessed,
+        day,
+        scope=scope,
+        regions=ws.regions,
+        tasks_total=total,
+        settings=settings,
+        definitions=ws.tasks,
+        deeper=deeper,
     )
 
 
@@ -1556,9 +1621,12 @@ def progress_view(
 
     ws = _workspace(data)
     others = _others(ws, also)
+    out = _format(Format(fmt.value) if fmt else None, (Format.table, Format.json), piped=Format.json)
+    if out is Format.json and json_fields is None and not others and region is not None:
+        sys.stdout.writelines(_progress_json_streamed(ws, goal, region, as_of, method, tolerance))
+        return
     day, assessed, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance, others)
     view = _overview(ws, goal, day, assessed, scope, method, tolerance)
-    out = _format(Format(fmt.value) if fmt else None, (Format.table, Format.json), piped=Format.json)
     origins = {(r.task.id, r.region): r.origin for r in in_scope} if others else None
     if json_fields is not None:
         import json

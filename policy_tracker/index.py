@@ -377,10 +377,11 @@ class Index:
         for row_task, region, body in self._rows(sql, folders, tuple(params)):
             yield row_task, region, HistoryEntry.model_validate_json(body)
 
-    def as_of(self, folders: set[str] | None, moment: dt.datetime) -> Iterator[AsOfRow]:
+    def as_of(self, folders: set[str] | None, moment: dt.datetime, task: str | None = None) -> Iterator[AsOfRow]:
         """Each record of these folders (all: None) in file order, with only what an assessment at `moment` needs
         of its history: the entries recorded after it (to be taken back), how many came before, and the latest
         note among those. The rest of the history stays in the database, so memory does not grow with it.
+        With `task`, only that task's records, by region (a listing by task, one task at a time).
         """
         at = _utc_text(moment)
         noted = "json_extract(h.body, '$.note')"
@@ -388,13 +389,18 @@ class Index:
         if folders is not None:
             where = "r.folder IN (SELECT value FROM json_each(?))"
             params.append(_dumps(sorted(folders)))
+        order = "r.folder, r.name"
+        if task is not None:
+            where += " AND r.task = ?"
+            params.append(task)
+            order = "r.region, r.folder, r.name"
         sql = (
             "SELECT r.path, json_remove(r.body, '$.history'), "  # noqa: S608 - fixed clauses
             "(SELECT count(*) FROM history h WHERE h.path = r.path AND h.utc <= ?), "
             "(SELECT count(*) FROM history h WHERE h.path = r.path AND h.utc > ?), "
             f"(SELECT {noted} FROM history h WHERE h.path = r.path AND h.utc <= ? AND {noted} IS NOT NULL "
             f"AND {noted} != '' ORDER BY h.seq DESC LIMIT 1) "
-            f"FROM records r WHERE {where} ORDER BY r.folder, r.name"
+            f"FROM records r WHERE {where} ORDER BY {order}"
         )
         later_sql = "SELECT body FROM history WHERE path = ? AND utc > ? ORDER BY seq"
         for path, body, earlier, later, note in self.db.execute(sql, params):

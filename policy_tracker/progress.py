@@ -582,8 +582,15 @@ def reported_below_pairs(regions: Sequence[Region], records: Iterable[tuple[str,
 
 
 def region_summary(
-    scope: Region, tasks: Sequence[TaskProgress], regions: Sequence[Region], tasks_total: int = TASK_COUNT, depth: int = 1
+    scope: Region,
+    tasks: Sequence[TaskProgress],
+    regions: Sequence[Region],
+    tasks_total: int = TASK_COUNT,
+    depth: int = 1,
+    deeper: Iterable[tuple[str, str]] = (),
 ) -> RegionSummary:
+    """`deeper`: (task id, region code) of records in scope beyond `tasks` (when `tasks` holds only the scope's
+    and its members' own records): they count for the members they are inside."""
     mine = tuple(t for t in tasks if t.region == scope.code)
     reported = len({t.task.id for t in mine})
     status_counts = {s: sum(1 for t in mine if t.status == s) for s in STATUS_LABELS}
@@ -613,7 +620,7 @@ def region_summary(
             f"{status_counts['not_reported']} not reported."
         )
     if members:
-        below = {code for code, _ in reported_below(regions, tasks)}
+        below = {code for code, _ in reported_below_pairs(regions, {*((t.task.id, t.region) for t in tasks), *deeper})}
         who = [m for m in members if m.reported or m.code in below]  # a city counts when a county of it reported
         zh += f"下辖/成员{len(members)}个，已报送{len(who)}个" + (f"（{'、'.join(m.zh for m in who)}）" if who else "") + "。"
         en += f" {len(who)} of its {len(members)} members reported" + (f" ({', '.join(m.en for m in who)})" if who else "") + "."
@@ -758,13 +765,17 @@ def overview(
     tasks_total: int = TASK_COUNT,
     settings: Settings | None = None,
     definitions: Sequence[Task] = (),
+    deeper: Iterable[tuple[str, str]] = (),
 ) -> Overview:
+    """The view of `tasks` at the date. The goals count the scope's own records, the region its own and its
+    members' own records; `deeper` (see `region_summary`) gives the records further inside when `tasks` holds
+    only those."""
     ordered = sorted(goals, key=lambda g: g.year)
     return Overview(
         as_of=as_of,
         scope=scope,
         goals=tuple(goal_summary(g, tasks, as_of, scope, definitions) for g in ordered),
-        region=region_summary(scope, tasks, regions, tasks_total) if scope is not None else None,
+        region=region_summary(scope, tasks, regions, tasks_total, deeper=deeper) if scope is not None else None,
         tasks=tuple(tasks),
         settings=settings or Settings(),
     )

@@ -880,8 +880,12 @@ def progress_json(view: Overview, origins: Mapping[tuple[str, str], str | None] 
     return "".join(progress_json_chunks(view, origins))
 
 
-def progress_json_chunks(view: Overview, origins: Mapping[tuple[str, str], str | None] | None = None) -> Iterator[str]:
-    """`progress_json` in pieces, a thousand records at a time: the same text, never all of it held at once."""
+def progress_json_chunks(
+    view: Overview, origins: Mapping[tuple[str, str], str | None] | None = None, records: Iterable[TaskProgress] | None = None
+) -> Iterator[str]:
+    """`progress_json` in pieces, a thousand records at a time: the same text, never all of it held at once.
+
+    `records`: the records in the order of `view.tasks`, when the view holds only those its summaries need."""
 
     def component(c: ComponentSummary) -> dict[str, Any]:
         return {
@@ -947,7 +951,7 @@ def progress_json_chunks(view: Overview, origins: Mapping[tuple[str, str], str |
         "goals": goals,
         "region": region(view.region) if view.region else None,
     }
-    return _json_object_chunks(head, "records", (record(t) for t in view.tasks))
+    return _json_object_chunks(head, "records", (record(t) for t in (view.tasks if records is None else records)))
 
 
 def _json_object_chunks(head: dict[str, Any], key: str, items: Iterable[Any], size: int = 1000) -> Iterator[str]:

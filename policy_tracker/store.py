@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -753,6 +753,22 @@ def region_records_existing(root: Path, regions: Iterable[str] | None, moment: d
         return list(ix.existing(folders, moment))
 
     return index.run(root, work)
+
+
+def region_records_as_of_by_task(
+    root: Path, regions: Iterable[str] | None, moment: datetime.datetime, tasks: Sequence[str]
+) -> Iterator[AsOfRow]:
+    """`region_records_as_of` task by task in the order of `tasks`, each task's records by region: the order of a
+    listing by task, streamed (the index is brought up to date once)."""
+    from policy_tracker import index
+
+    folders = None if regions is None else set(regions)
+
+    def rows(ix: index.Index) -> Iterator[AsOfRow]:
+        for task in tasks:
+            yield from ix.as_of(folders, moment, task)
+
+    return index.stream(root, lambda ix: refresh_index(ix, folders), rows)
 
 
 def region_changes(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +210,25 @@ def test_a_matrix_assesses_only_its_columns_and_counts_the_regions_inside_them_a
     table = runner.invoke(app, ["matrix", "--region", "CN", "-f", "table", "--lang", "zh", *dated], terminal_width=250)
     assert table.exit_code == 0, table.stderr
     assert ("下辖" in table.stdout) is (as_of is None)  # the districts reported after 2023
+
+
+@pytest.mark.parametrize(("scope", "as_of", "goal"), [("CN", None, None), ("CN", "2023-06-30", "2030"), ("11", None, None)])
+def test_progress_json_is_written_task_by_task_as_the_whole_assessment_writes_it(
+    big: Path, scope: str, as_of: str | None, goal: str | None
+) -> None:
+    from policy_tracker import cli, render
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["update", "T02", "--region", "110101", "--status", "blocked", "--by", "测试"])
+    assert result.exit_code == 0, result.stderr
+    for own in (big / "records" / "11").iterdir():  # Beijing has no record of its own: reported through a district
+        own.unlink()
+    ws = store.load_workspace(big)
+    day, assessed, region, _ = cli._assess(ws, goal, scope, as_of, "linear", None)  # every record held, as before
+    expected = render.progress_json(cli._overview(ws, goal, day, assessed, region, "linear", None))
+    options = [*(["--as-of", as_of] if as_of else []), *(["--goal", goal] if goal else [])]
+    result = runner.invoke(app, ["progress", "--region", scope, "-f", "json", *options])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == expected
+    if scope == "CN" and as_of is None:
+        assert "北京市" in json.loads(result.stdout)["region"]["headline_zh"].split("已报送")[-1]  # counted through 110101
