@@ -21,8 +21,9 @@ OPTIONS = set(_option_names(update))
 
 # What a person may type as a note or a source: any Unicode text that says something (blank text is refused,
 # and a value that is exactly one of update's options is refused as a slip).
-# A command line cannot carry NUL (the OS ends the argument there), so a person can never type it.
-words = st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=40).filter(
+# A command line cannot carry NUL (the OS ends the argument there) nor a lone surrogate (no encoding holds it), so a
+# person can never type them.
+words = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), min_size=1, max_size=40).filter(
     lambda s: s.strip() != "" and s.strip() not in OPTIONS
 )
 numbers = st.floats(allow_nan=False, allow_infinity=False)
