@@ -19,21 +19,30 @@ import gc
 import hashlib
 import heapq
 import json
+import marshal
 import os
+import re
 import sqlite3
+import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
+
+from pydantic_core import to_json
 
 from policy_tracker import __version__
 from policy_tracker.errors import Problem
 from policy_tracker.models import SCHEMA_VERSION, HistoryEntry, RegionRecord
 
-FORMAT = 2  # PRAGMA user_version: the layout of the tables below
+FORMAT = 3  # PRAGMA user_version: the layout of the tables below
 RACY_NS = 2_000_000_000  # a file changed this close to its indexing may change again unseen by its times (as git)
 BATCH = 500  # files per transaction while indexing: bounded memory, and readers see progress
+PARALLEL_MIN = 256  # stale files from which they are read in worker processes (one per core, see `_prepared`)
+MAX_WORKERS = 4
+CHUNK = 32  # files a worker reads per task
 _T = TypeVar("_T")
 
 _SCHEMA = """
@@ -46,8 +55,14 @@ CREATE INDEX IF NOT EXISTS files_folder ON files(folder, name);
 CREATE TABLE IF NOT EXISTS records(
     path TEXT PRIMARY KEY, folder TEXT NOT NULL, name TEXT NOT NULL,
     task TEXT NOT NULL, region TEXT NOT NULL, status TEXT NOT NULL, owner TEXT, revision INTEGER NOT NULL,
-    schema_version INTEGER NOT NULL, rating TEXT, indicator_ids TEXT NOT NULL, body TEXT NOT NULL);
+    schema_version INTEGER NOT NULL, rating TEXT, indicator_ids TEXT NOT NULL, body TEXT NOT NULL,
+    conflicted INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS records_folder ON records(folder, name);
+CREATE INDEX IF NOT EXISTS records_checked ON records(region, task, owner, indicator_ids, folder, name);
+CREATE INDEX IF NOT EXISTS records_conflicted ON records(folder, name) WHERE conflicted;
+CREATE TABLE IF NOT EXISTS folders(
+    folder TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,
+    listing TEXT NOT NULL, digest BLOB, indexed_ns INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS observations(
     path TEXT NOT NULL, indicator TEXT NOT NULL, seq INTEGER NOT NULL, date TEXT NOT NULL, value REAL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS observations_path ON observations(path);
@@ -63,7 +78,10 @@ CREATE INDEX IF NOT EXISTS history_path ON history(path);
 CREATE INDEX IF NOT EXISTS history_time ON history(utc DESC, change DESC, task DESC, region DESC, folder, name, seq);
 CREATE INDEX IF NOT EXISTS history_change ON history(change);
 """
-_TABLES = ("meta", "files", "records", "observations", "targets", "history")
+_TABLES = ("meta", "files", "records", "observations", "targets", "history", "folders")
+_INDEXES = [statement.strip() for statement in _SCHEMA.split(";") if statement.strip().startswith("CREATE INDEX")]
+_INDEX_NAMES = [statement.split()[5] for statement in _INDEXES]  # CREATE INDEX IF NOT EXISTS <name> ON ...
+BULK_MIN = 2000  # stale files from which the indexes are dropped while they are written, then made again at once
 
 
 def _version_tag() -> str:
@@ -91,7 +109,11 @@ def discard(path: Path) -> None:
 
 
 def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, as json.dumps(ensure_ascii=False, separators=(",", ":")) writes it (NaN included), 3× faster."""
+    return to_json(data, inf_nan_mode="constants").decode("utf-8")
+
+
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6})?[+-]\d\d:\d\d\Z")
 
 
 def _utc(at: str) -> tuple[str, str]:
@@ -99,9 +121,11 @@ def _utc(at: str) -> tuple[str, str]:
     from policy_tracker.clock import china_day
     from policy_tracker.query import instant
 
-    moment = instant(at)
-    utc = moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
-    return utc, china_day(moment).isoformat()
+    # the form ptrack writes, which every Python's fromisoformat reads as `instant` does, in a tenth of the time
+    moment = dt.datetime.fromisoformat(at) if _ISO_TIME.match(at) else instant(at)
+    utc = moment.astimezone(dt.timezone.utc)
+    text = utc.replace(tzinfo=None).isoformat(timespec="microseconds") if utc.year >= 1000 else f"{utc:%Y-%m-%dT%H:%M:%S.%f}"
+    return text, china_day(moment).isoformat()
 
 
 def _utc_text(moment: dt.datetime) -> str:
@@ -158,11 +182,14 @@ class Index:
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal" and self.path is not None:
             db.execute("PRAGMA journal_mode = WAL")  # readers never wait for the writer that brings it up to date
         db.execute("PRAGMA synchronous = NORMAL")  # a lost index is rebuilt: no fsync per transaction
-        if self._current():
+        if self._current() and self._complete():
             return
         db.execute("BEGIN IMMEDIATE")
         try:
-            if not self._current():  # another process may have built it while this one waited
+            if self._current():  # a bulk load was interrupted before it made the indexes again (see `refresh`)
+                for statement in _INDEXES:
+                    db.execute(statement)
+            else:  # another process may have built it while this one waited
                 for table in _TABLES:
                     db.execute(f"DROP TABLE IF EXISTS {table}")
                 for statement in _SCHEMA.split(";"):  # not executescript: it would commit the open transaction
@@ -181,43 +208,133 @@ class Index:
         meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
         return meta.get("version") == _version_tag() and meta.get("root") == str(self.root)
 
+    def _complete(self) -> bool:
+        sql = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN (SELECT value FROM json_each(?))"
+        return bool(self.db.execute(sql, (_dumps(_INDEX_NAMES),)).fetchone()[0] == len(_INDEX_NAMES))
+
     def close(self) -> None:
         self.db.close()
 
     # ------------------------------------------------------------------------------------------ bringing it up to date
 
-    def refresh(self, files: list[Path], folders: list[str] | None, load: Callable[[Path, bytes], RegionRecord | None]) -> None:
-        """Index the files whose identity changed; forget the indexed files of `folders` (all: None) that are gone.
+    def refresh(
+        self,
+        folders: list[str] | None,
+        names: re.Pattern[str],
+        load: Load,
+        odd: Callable[[Path, int], Problem],
+        problems: list[Problem],
+        temporary: re.Pattern[str] | None = None,
+    ) -> list[Path]:
+        """Index the record files of these folders of records/ (all: None) whose identity changed; forget those gone.
 
-        `load(path, raw)` validates one file's bytes into a record, or returns None after noting its problems
-        (a file with problems is not indexed, so it is read again until it is fixed).
+        A record file is an entry whose name matches `names`; one that is not a regular file is never read, and
+        `odd(path, mode)` says why in `problems`. `load(path, raw)` validates one file's bytes into a record (None if
+        it cannot) and its problems, which go to `problems` in file order; it must be a module-level function, as
+        it may run in worker processes. A file with problems is not indexed, so it is read again until it is
+        fixed. Returns the entries matching `temporary` (left-over temporary files) of the folders, in order.
+
+        What is looked at, as git's index and its untracked cache do:
+        - a folder is listed again only when its own identity (modification and change times, inode) differs
+          from its last listing: adding, removing or renaming an entry changes them; editing a file does not;
+        - so every record file is stat'ed, every time, and a folder's file identities are compared at once with
+          the index's, through a digest of them (names, sizes, times, inodes);
+        - only a folder whose digest differs has its files compared one by one, and only changed files are read.
+        Times within RACY_NS of the indexing are not trusted, for a folder's listing as for a file (see `RACY_NS`).
         """
         start = time.time_ns()
-        known = self._known(folders)
-        stale: list[tuple[Path, str, os.stat_result, bytes | None]] = []
-        confirmed: list[tuple[int, str]] = []
-        for path in files:
-            rel = f"{path.parent.name}/{path.name}"
+        base = self.root / "records"
+        scope = None if folders is None else set(folders)
+        stored = {
+            row[0]: row[1:]
+            for row in self._rows(
+                "SELECT folder, mtime_ns, ctime_ns, ino, listing, digest, indexed_ns FROM folders WHERE {folders}", scope
+            )
+        }
+        temp: list[Path] = []
+        listed: set[str] = set()
+        slow: dict[str, tuple[list[tuple[str, int, int, int, int]], bool]] = {}  # folder: (file identities, all regular)
+        rows: dict[str, tuple[Any, ...]] = {}  # the folder rows to write: (identity, listing, digest or None)
+        for folder in _folders(base) if scope is None else sorted(scope):
+            where = f"{base}{os.sep}{folder}"
             try:
-                st = path.stat()
+                dst = os.stat(where)
             except OSError:
-                continue  # removed while listing: forgotten below
-            old = known.pop(rel, None)
-            if old is not None and old[:4] == (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
-                if max(st.st_mtime_ns, st.st_ctime_ns) < old[5] - RACY_NS:
-                    continue
-                raw = _read(path)  # too close to its indexing to trust the times: compare the content
-                if raw is not None and content_hash(raw) == old[4]:
-                    confirmed.append((start, rel))
-                    continue
-                stale.append((path, rel, st, raw))
                 continue
-            stale.append((path, rel, st, None))
-        if not stale and not known and not confirmed:
-            return
+            if not stat.S_ISDIR(dst.st_mode):
+                continue
+            listed.add(folder)
+            identity = (dst.st_mtime_ns, dst.st_ctime_ns, dst.st_ino)
+            row = stored.get(folder)
+            fresh = row is None or row[:3] != identity or max(identity[0], identity[1]) >= row[5] - RACY_NS
+            if fresh:
+                try:
+                    with os.scandir(where) as entries:
+                        listing = sorted(
+                            e.name for e in entries if names.match(e.name) or (temporary and temporary.match(e.name))
+                        )
+                except OSError:
+                    continue
+            else:
+                listing = json.loads(row[3])  # type: ignore[index]
+            ids: list[tuple[str, int, int, int, int]] = []
+            regular = True
+            for name in listing:
+                if not names.match(name):
+                    temp.append(base / folder / name)
+                    continue
+                try:
+                    st = os.lstat(f"{where}{os.sep}{name}")
+                except OSError:
+                    regular = False  # removed meanwhile: the folder is compared file by file
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    problems.append(odd(base / folder / name, st.st_mode))
+                    regular = False
+                    continue
+                ids.append((name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+            digest = hashlib.blake2b(marshal.dumps(ids), digest_size=16).digest()
+            newest = max(max(map(itemgetter(2), ids), default=0), max(map(itemgetter(3), ids), default=0))
+            if row is not None and regular and row[4] == digest and newest < row[5] - RACY_NS:
+                if fresh:  # the listing changed (a temporary file came or went), not the records
+                    rows[folder] = (*identity, _dumps(listing), digest)
+                continue
+            slow[folder] = (ids, regular)
+            rows[folder] = (*identity, _dumps(listing), digest if regular else None)
+        indexed = {f for (f,) in self._rows("SELECT DISTINCT folder FROM files WHERE {folders}", scope)}
+        gone = sorted((indexed | stored.keys()) - listed)
+        known = self._known(sorted(slow)) if slow else {}
+        stale: list[_Stale] = []  # compact: a cold national index has 77,234 of them
+        confirmed: list[tuple[int, str]] = []
+        had: list[str] = []  # stale files with rows in the index
+        for folder, (ids, _) in slow.items():
+            for file_id in ids:
+                name, size, mtime_ns, ctime_ns, ino = file_id
+                rel = f"{folder}/{name}"
+                old = known.pop(rel, None)
+                if old is not None and old[:4] == (size, mtime_ns, ctime_ns, ino):
+                    if max(mtime_ns, ctime_ns) < old[5] - RACY_NS:
+                        continue
+                    raw = _read(base / folder / name)  # too close to its indexing to trust the times: the content
+                    if raw is not None and content_hash(raw) == old[4]:
+                        confirmed.append((start, rel))
+                        continue
+                    stale.append((folder, file_id, raw))
+                    had.append(rel)
+                    continue
+                if old is not None:
+                    had.append(rel)
+                stale.append((folder, file_id, None))
+        del slow
+        if not stale and not known and not confirmed and not gone and not rows:
+            return temp
+        failed: set[str] = set()
         db = self.db
+        # writing most of the index: its b-trees are made once at the end, sorted, instead of row by row
+        bulk = len(stale) >= BULK_MIN and len(stale) > db.execute("SELECT count(*) FROM files").fetchone()[0]
         gc_was_enabled = gc.isenabled()
         gc.disable()  # many small objects, none cyclic: the collector would walk them again and again for nothing
+        prepared = _prepared(base, stale, start, load)
         try:
             for at in range(0, max(len(stale), 1), BATCH):
                 db.execute("BEGIN IMMEDIATE")
@@ -225,16 +342,43 @@ class Index:
                     if at == 0:
                         for rel in known:  # indexed, no longer on disk
                             self._forget(rel, with_file=True)
+                        for folder in gone:  # a folder removed whole
+                            for table in ("records", "observations", "targets", "history"):
+                                sql = f"DELETE FROM {table} WHERE path IN (SELECT path FROM files WHERE folder = ?)"  # noqa: S608
+                                db.execute(sql, (folder,))
+                            db.execute("DELETE FROM files WHERE folder = ?", (folder,))
+                            db.execute("DELETE FROM folders WHERE folder = ?", (folder,))
                         db.executemany("UPDATE files SET indexed_ns = ? WHERE path = ?", confirmed)
-                    for path, rel, st, raw in stale[at : at + BATCH]:
-                        self._index_file(path, rel, st, raw, start, load)
+                        if bulk:  # forgotten while the indexes find their rows, then the indexes go
+                            for rel in had:
+                                self._forget(rel, with_file=True)
+                            for name in _INDEX_NAMES:
+                                db.execute(f"DROP INDEX IF EXISTS {name}")
+                    for (folder, file_id, _), (made, found) in zip(stale[at : at + BATCH], prepared, strict=False):
+                        problems.extend(found)
+                        rel = f"{folder}/{file_id[0]}"
+                        if db.execute("DELETE FROM files WHERE path = ?", (rel,)).rowcount:  # its rows go with it
+                            self._forget(rel, with_file=False)
+                        if made is None:
+                            failed.add(folder)
+                        else:
+                            self._insert(made)
+                    if at + BATCH >= len(stale):  # the last batch: the folders, once their files are indexed
+                        for statement in _INDEXES if bulk else ():
+                            db.execute(statement)
+                        db.executemany(
+                            "INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [(f, *r[:4], None if f in failed else r[4], start) for f, r in rows.items()],
+                        )
                     db.execute("COMMIT")
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
         finally:
+            prepared.close()  # the workers stop if indexing failed
             if gc_was_enabled:
                 gc.enable()
+        return temp
 
     def _known(self, folders: list[str] | None) -> dict[str, tuple[int, int, int, int, bytes, int]]:
         sql = "SELECT path, size, mtime_ns, ctime_ns, ino, hash, indexed_ns FROM files WHERE {folders}"
@@ -244,55 +388,14 @@ class Index:
         for table in ("records", "observations", "targets", "history", *(("files",) if with_file else ())):
             self.db.execute(f"DELETE FROM {table} WHERE path = ?", (rel,))  # noqa: S608 - table names are ours
 
-    def _index_file(
-        self,
-        path: Path,
-        rel: str,
-        st: os.stat_result,
-        raw: bytes | None,
-        start: int,
-        load: Callable[[Path, bytes], RegionRecord | None],
-    ) -> None:
-        self._forget(rel, with_file=True)
-        if raw is None:
-            raw = _read(path)
-        record = load(path, raw) if raw is not None else None
-        if record is None or raw is None:
-            return
-        after = path.stat()
-        if (after.st_size, after.st_mtime_ns, after.st_ino) != (st.st_size, st.st_mtime_ns, st.st_ino):
-            return  # written again while being read: not indexed now, read again next time
-        folder, name = path.parent.name, path.name
-        data = record.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-        self.db.execute(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (rel, folder, name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino,
-             content_hash(raw), start),
-        )  # fmt: skip
-        self.db.execute(
-            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (rel, folder, name, record.task, record.region, record.status, record.owner, record.revision,
-             record.schema_version, _dumps(data["rating"]) if "rating" in data else None,
-             " ".join(i.id for i in record.indicators), _dumps(data)),
-        )  # fmt: skip
-        for item in data.get("indicators", []):
-            self.db.executemany(
-                "INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?)",
-                [(rel, item["id"], k, o["date"], o.get("value"), _dumps(o)) for k, o in enumerate(item.get("observations", []))],
-            )
-            self.db.executemany(
-                "INSERT INTO targets VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (rel, item["id"], k, t.get("year"), t.get("period"), t.get("value"), _dumps(t))
-                    for k, t in enumerate(item.get("targets", []))
-                ],
-            )
-        rows = []
-        for seq, entry in enumerate(data.get("history", [])):
-            utc, day = _utc(entry["at"])
-            rows.append((rel, folder, name, seq, record.task, record.region, utc, day, entry["change"],
-                         entry["by"].casefold(), _dumps(entry)))  # fmt: skip
-        self.db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    def _insert(self, rows: _Rows) -> None:
+        """Write one file's rows (see `_prepare`)."""
+        file_row, record_row, observations, targets, history = rows
+        self.db.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", file_row)
+        self.db.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", record_row)
+        self.db.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?)", observations)
+        self.db.executemany("INSERT INTO targets VALUES (?, ?, ?, ?, ?, ?, ?)", targets)
+        self.db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", history)
 
     # ------------------------------------------------------------------------------------------ reading it
 
@@ -340,16 +443,40 @@ class Index:
     def count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM records").fetchone()[0])
 
-    def checked(self) -> Iterator[Checked]:
-        """Every record's identity and indicator ids, in file order, for the cross-file checks."""
-        sql = "SELECT folder, name, task, region, owner, indicator_ids FROM records ORDER BY folder, name"
+    def checked(self, regions: Collection[str], good: Collection[str], indicators: dict[str, set[str]]) -> Iterator[Checked]:
+        """The records that validate's cross-file checks could fault, in file order; every other record passes them.
+
+        That is, a record whose region is not in `good` (the registry's codes less the retired ones and CN) or is
+        another's but for case, whose owner is not in `regions`, whose task is not in `indicators` (task: its
+        indicator ids) or that has an indicator its task does not define. A record filed under another task or
+        region is never indexed (its file is refused when read), so none is here. Found from the distinct
+        regions, owners and tasks' indicator lists (three scans of the records_checked index), so a workspace of
+        valid records costs no Python object per record.
+        """
+        present = [region for (region,) in self.db.execute("SELECT DISTINCT region FROM records")]
+        folded: dict[str, int] = {}
+        for region in present:
+            folded[region.casefold()] = folded.get(region.casefold(), 0) + 1
+        suspect = [region for region in present if region not in good or folded[region.casefold()] > 1]
+        sql = "SELECT DISTINCT owner FROM records WHERE owner IS NOT NULL"
+        owners = [owner for (owner,) in self.db.execute(sql) if owner not in regions]
+        combos = self.db.execute("SELECT DISTINCT task, indicator_ids FROM records").fetchall()
+        unknown = [
+            [task, ids] for task, ids in combos if task not in indicators or any(i not in indicators[task] for i in ids.split())
+        ]
+        if not suspect and not owners and not unknown:
+            return
+        sql = """SELECT folder, name, task, region, owner, indicator_ids FROM records
+            WHERE region IN (SELECT value FROM json_each(?1)) OR owner IN (SELECT value FROM json_each(?2))
+            OR (task, indicator_ids) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?3))"""
         records = self.root / "records"
-        for folder, name, task, region, owner, ids in self.db.execute(sql):
+        found = self.db.execute(sql, (_dumps(suspect), _dumps(owners), _dumps(unknown))).fetchall()
+        for folder, name, task, region, owner, ids in sorted(found, key=lambda row: (row[0], row[1])):
             yield Checked(records / folder / name, task, region, owner, tuple(ids.split()))
 
     def conflicted(self) -> Iterator[tuple[Path, RegionRecord]]:
         """Records a git merge left with fields to choose (`conflicts:`, see policy_tracker.merge), in file order."""
-        sql = """SELECT folder, name, body FROM records WHERE body LIKE '%"conflicts":[%' ORDER BY folder, name"""
+        sql = "SELECT folder, name, body FROM records WHERE conflicted ORDER BY folder, name"  # the partial index
         for folder, name, body in self.db.execute(sql):
             yield self.root / "records" / folder / name, RegionRecord.model_validate_json(body, strict=False)
 
@@ -455,6 +582,102 @@ class Index:
 def content_hash(raw: bytes) -> bytes:
     """The hash the index keeps of a file's bytes: a file with this hash holds what the index holds of it."""
     return hashlib.blake2b(raw, digest_size=16).digest()
+
+
+_Rows = tuple[tuple[Any, ...], tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+Load = Callable[[Path, bytes], tuple[RegionRecord | None, list[Problem]]]
+_Stale = tuple[str, tuple[str, int, int, int, int], bytes | None]  # folder, (name, size, mtime_ns, ctime_ns, ino), content
+
+
+def _prepare(base: Path, stale: _Stale, start: int, load: Load) -> tuple[_Rows | None, list[Problem]]:
+    """Read and validate one file of `base` (records/), listed with (name, size, mtime_ns, ctime_ns, inode), into its
+    index rows (files, records, observations, targets, history), with its problems; no rows if it cannot be indexed
+    now. Touches no database: it runs in a worker process when many files are read (see `_prepared`)."""
+    folder, (name, size, mtime_ns, ctime_ns, ino), raw = stale
+    path, rel = base / folder / name, f"{folder}/{name}"
+    if raw is None:
+        raw = _read(path)
+        if raw is None:
+            return None, []  # removed or unreadable since it was listed: looked at again next time
+    record, problems = load(path, raw)
+    if record is None:
+        return None, problems
+    try:
+        after = path.stat()
+    except OSError:
+        return None, problems
+    if (after.st_size, after.st_mtime_ns, after.st_ino) != (size, mtime_ns, ino):
+        return None, problems  # written again while being read: not indexed now, read again next time
+    data = record.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    file_row = (rel, folder, name, size, mtime_ns, ctime_ns, ino, content_hash(raw), start)
+    record_row = (rel, folder, name, record.task, record.region, record.status, record.owner, record.revision,
+                  record.schema_version, _dumps(data["rating"]) if "rating" in data else None,
+                  " ".join(i.id for i in record.indicators), _dumps(data), 1 if record.conflicts else 0)  # fmt: skip
+    observations, targets = [], []
+    for item in data.get("indicators", []):
+        ind = item["id"]
+        for k, o in enumerate(item.get("observations", [])):
+            observations.append((rel, ind, k, o["date"], o.get("value"), _dumps(o)))
+        for k, t in enumerate(item.get("targets", [])):
+            targets.append((rel, ind, k, t.get("year"), t.get("period"), t.get("value"), _dumps(t)))
+    history = []
+    for seq, entry in enumerate(data.get("history", [])):
+        utc, day = _utc(entry["at"])
+        history.append((rel, folder, name, seq, record.task, record.region, utc, day, entry["change"],
+                        entry["by"].casefold(), _dumps(entry)))  # fmt: skip
+    return (file_row, record_row, observations, targets, history), problems
+
+
+def _prepare_all(base: Path, items: list[_Stale], start: int, load: Load) -> list[tuple[_Rows | None, list[Problem]]]:
+    gc.disable()  # a worker: nothing it makes is cyclic
+    return [_prepare(base, item, start, load) for item in items]
+
+
+def _workers(files: int) -> int:
+    """How many processes read `files` files: one per core the process may use, when there are enough files."""
+    if files < PARALLEL_MIN or os.environ.get("PTRACK_NO_INDEX") is not None:
+        return 0
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return min(cores, MAX_WORKERS) if cores > 1 else 0
+
+
+def _prepared(
+    base: Path, stale: list[_Stale], start: int, load: Load
+) -> Generator[tuple[_Rows | None, list[Problem]], None, None]:
+    """`_prepare` of each stale file, in order: in worker processes when there are many (libyaml and pydantic are
+    single-threaded, and reading a workspace cold is mostly parsing), else here. At most a few chunks of rows are
+    in flight at once, so memory stays bounded however many files there are; only this process writes the index."""
+    workers = _workers(len(stale))
+    if not workers:
+        for item in stale:
+            yield _prepare(base, item, start, load)
+        return
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)  # fork: no second start-up
+    chunks = (stale[at : at + CHUNK] for at in range(0, len(stale), CHUNK))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: list[Future[list[tuple[_Rows | None, list[Problem]]]]] = []
+        for chunk in chunks:
+            pending.append(pool.submit(_prepare_all, base, chunk, start, load))
+            if len(pending) > 2 * workers:
+                yield from pending.pop(0).result()
+        for future in pending:
+            yield from future.result()
+
+
+def _folders(base: Path) -> list[str]:
+    """The names of the folders in `base` (records/), sorted; none when it is missing."""
+    try:
+        with os.scandir(base) as entries:
+            return sorted(e.name for e in entries if e.is_dir())
+    except OSError:
+        return []
 
 
 def _read(path: Path) -> bytes | None:

@@ -137,6 +137,41 @@ class _Constructor(SafeConstructor):
 
 _Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)  # type: ignore[type-var]
 
+_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_PLAIN = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null")
+
+
+class _Unusual(Exception):
+    """A node the quick builder leaves to `_Constructor`, whose checks and messages are the reference."""
+
+
+def _quick(node: Node, seen: set[int], scalar: dict[str, Callable[[Node], Any]]) -> Any:
+    """The data of a node tree made only of mappings, lists and plain scalars, each node once and every key once:
+    what `_Constructor` builds from it, several times faster (no generic dispatch, no state). Anything else (an
+    alias, a tag, a duplicate or complex key) raises _Unusual, and the constructor decides."""
+    if id(node) in seen:
+        raise _Unusual  # a node met twice is an alias
+    seen.add(id(node))
+    kind, tag = node.__class__, node.tag
+    if kind is ScalarNode:
+        if tag == _STR:
+            return node.value
+        if tag in scalar:
+            return scalar[tag](node)
+    elif kind is MappingNode and tag == _MAP:
+        pairs = node.value
+        data = {_quick(k, seen, scalar) if k.__class__ is ScalarNode else _unusual(): _quick(v, seen, scalar) for k, v in pairs}
+        if len(data) == len(pairs):
+            return data
+    elif kind is SequenceNode and tag == _SEQ:
+        return [_quick(item, seen, scalar) for item in node.value]
+    raise _Unusual
+
+
+def _unusual() -> Any:
+    raise _Unusual
+
+
 if getattr(yaml, "__with_libyaml__", False):
     from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]  # libyaml: several times faster
 
@@ -160,6 +195,25 @@ else:  # pragma: no cover - PyYAML without libyaml
             Composer.__init__(self)
             _Constructor.__init__(self)
             _Resolver.__init__(self)
+
+
+_IMPLICIT = {first: tuple(found) for first, found in _Loader.yaml_implicit_resolvers.items() if first is not None}
+assert None not in _Loader.yaml_implicit_resolvers and not _Loader.yaml_path_resolvers  # what `_resolve` relies on
+
+
+def _resolve(self: BaseResolver, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+    """BaseResolver.resolve for the loader's resolver, which has no path resolvers or wildcards (libyaml calls it
+    for every node). Only the loader's: the plain writer's resolver knows more forms, to quote them."""
+    if kind is ScalarNode:
+        if implicit[0]:
+            for tag, regexp in _IMPLICIT.get(value[:1], ()):
+                if regexp.match(value):
+                    return str(tag)
+        return str(self.DEFAULT_SCALAR_TAG)
+    return str(self.DEFAULT_SEQUENCE_TAG if kind is SequenceNode else self.DEFAULT_MAPPING_TAG)
+
+
+_Loader.resolve = _resolve  # type: ignore[method-assign]
 
 
 def display_path(path: Path) -> str:
@@ -236,7 +290,15 @@ def parse_yaml(text: str, shown: str) -> Any:
     try:
         loader = _Loader(text)  # built on SafeConstructor: no Python objects, ever
         try:
-            data = loader.get_single_data()
+            node = loader.get_single_node()
+            if node is None:
+                data = None
+            else:
+                try:
+                    scalar = {tag: loader.yaml_constructors[tag].__get__(loader) for tag in _PLAIN}
+                    data = _quick(node, set(), scalar)
+                except (_Unusual, RecursionError):
+                    data = loader.construct_document(node)
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as e:
@@ -795,43 +857,34 @@ def refresh_index(ix: Index, folders: set[str] | None) -> None:
         raise WorkspaceInvalid(problems)
 
 
-def _refresh(ix: Index, folders: set[str] | None, lines: _LineFinder, problems: list[Problem]) -> None:
-    def load(path: Path, raw: bytes) -> RegionRecord | None:
-        shown = display_path(path)
-        try:
-            data = parse_yaml(_decode(raw, shown), shown)
-        except _FileProblem as e:
-            problems.append(e.problem)
-            return None
-        record, found = _validate(RegionRecord, data, path, lines)
-        problems.extend(found)
-        if record is not None and (record.task != path.stem or record.region != path.parent.name):
-            # filed under the wrong path (a bad merge, a copy): refused, not read as the record of either place
-            where = f"{RECORDS}/{record.region}/{record.task}.yaml"
-            message = f"this is the record of {record.task} in {record.region}; it belongs at {where}"
-            problems.append(Problem(shown, lines.line(path, ("task",)), "task", message))
-            return None
-        return record  # type: ignore[no-any-return]
-
-    ix.refresh(_plain_files(_record_files(ix.root, folders), problems), None if folders is None else sorted(folders), load)
+def _refresh(ix: Index, folders: set[str] | None, lines: _LineFinder, problems: list[Problem]) -> list[Path]:
+    """Bring the index up to date, noting every problem found; returns the left-over temporary files of the folders."""
+    return ix.refresh(None if folders is None else sorted(folders), _TASK_LIKE_RE, _load_record, _odd_file, problems, _TMP_RE)
 
 
-def _plain_files(files: list[Path], problems: list[Problem]) -> list[Path]:
-    """The regular files among `files`; a link, FIFO or device under records/ is reported, never read (a FIFO
-    would block, a device never end, a link could lead outside the workspace)."""
-    plain = []
-    for f in files:
-        try:
-            mode = os.lstat(f).st_mode
-        except OSError:
-            continue  # removed meanwhile
-        if stat.S_ISREG(mode):
-            plain.append(f)
-        elif stat.S_ISLNK(mode):
-            problems.append(Problem(display_path(f), None, None, "a symbolic link: ptrack reads records only as plain files"))
-        else:
-            problems.append(Problem(display_path(f), None, None, f"not a regular file but {_file_kind(mode)}: remove it"))
-    return plain
+def _load_record(path: Path, raw: bytes) -> tuple[RegionRecord | None, list[Problem]]:
+    """One region record's bytes, validated (for the index; it may run in a worker process), with its problems."""
+    shown = display_path(path)
+    lines = _LineFinder()
+    try:
+        data = parse_yaml(_decode(raw, shown), shown)
+    except _FileProblem as e:
+        return None, [e.problem]
+    record, found = _validate(RegionRecord, data, path, lines)
+    if record is not None and (record.task != path.stem or record.region != path.parent.name):
+        # filed under the wrong path (a bad merge, a copy): refused, not read as the record of either place
+        where = f"{RECORDS}/{record.region}/{record.task}.yaml"
+        message = f"this is the record of {record.task} in {record.region}; it belongs at {where}"
+        return None, [Problem(shown, lines.line(path, ("task",)), "task", message)]
+    return record, found
+
+
+def _odd_file(path: Path, mode: int) -> Problem:
+    """Why a link, FIFO or device under records/ is not read (a FIFO would block, a device never end, a link could
+    lead outside the workspace)."""
+    if stat.S_ISLNK(mode):
+        return Problem(display_path(path), None, None, "a symbolic link: ptrack reads records only as plain files")
+    return Problem(display_path(path), None, None, f"not a regular file but {_file_kind(mode)}: remove it")
 
 
 def with_records(ws: Workspace, work: Callable[[Callable[[str, str], Task | RegionRecord]], _T]) -> _T:
@@ -956,22 +1009,28 @@ def validate_workspace(root: Path, only: Collection[str] | None = None) -> tuple
     def wanted(path: Path) -> bool:
         return only is None or path.relative_to(root).as_posix() in only
 
-    def work(ix: index.Index) -> tuple[list[Problem], int]:
+    def work(ix: index.Index) -> tuple[list[Problem], int, list[Path]]:
         found: list[Problem] = []
-        _refresh(ix, folders, lines, found)
+        temp = _refresh(ix, folders, lines, found)
         if only is not None:  # a merge request's check: only the files it changed
             shown = {display_path(root / p) for p in only}
             found = [f for f in found if f.file in shown]
-        if ws is not None:  # streamed from the index: no record is held whole
-            found.extend(_check_records(ws, (c for c in ix.checked() if wanted(c.path)), lines))
+        if ws is not None:  # only the records the checks could fault come out of the index, in SQL
+            indicators = {t.id: {i.id for i in t.indicators} for t in ws.tasks}
+            good = ws.regions_by_code.keys() - RETIRED.keys() - {"CN"}
+            suspects = ix.checked(ws.regions_by_code.keys(), good, indicators)
+            found.extend(_check_records(ws, (c for c in suspects if wanted(c.path)), lines))
             found.extend(_conflict_problems(ws, root, ((p, r) for p, r in ix.conflicted() if wanted(p)), lines))
-        return found, ix.count()
+        return found, ix.count(), temp
 
-    found, count = index.run(root, work)
+    found, count, temp = index.run(root, work)
     problems.extend(found)
-    problems.extend(
-        Problem(display_path(p), None, None, "left over from an interrupted write: delete it") for p in _temp_files(root)
-    )
+    if only is not None:  # the folders listed were those of the changed files: look at every folder
+        temp = _temp_files(root)
+    else:
+        temp = sorted(p for p in root.iterdir() if _TMP_RE.match(p.name)) + temp
+        temp = [p for p in temp if not p.name.startswith(journal.STAGING_PREFIX)]  # as `_temp_files`
+    problems.extend(Problem(display_path(p), None, None, "left over from an interrupted write: delete it") for p in temp)
     if journal.pending(root):
         pending = display_path(root / journal.JOURNAL_DIR)
         problems.append(Problem(pending, None, None, "an interrupted change is pending: run `ptrack log` to complete it"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import importlib.util
 import multiprocessing
 import os
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from policy_tracker import index, store
@@ -187,14 +191,17 @@ def _open_together(root: str, barrier: Any, results: Any) -> None:
     results.put(len(store.load_region_records(Path(root))))
 
 
-def test_two_processes_opening_a_missing_index_at_once(big: Path) -> None:
+@pytest.mark.parametrize("workers", [0, 2], ids=["reading alone", "reading in worker processes"])
+def test_two_processes_opening_a_missing_index_at_once(big: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    monkeypatch.setattr(index, "_workers", lambda files: workers)  # the forked processes inherit it
+    monkeypatch.setattr(index, "CHUNK", 3)
     context = multiprocessing.get_context("fork")
     barrier, results = context.Barrier(2), context.Queue()
-    workers = [context.Process(target=_open_together, args=(str(big), barrier, results)) for _ in range(2)]
-    for w in workers:
+    both = [context.Process(target=_open_together, args=(str(big), barrier, results)) for _ in range(2)]
+    for w in both:
         w.start()
-    counts = [results.get(timeout=120) for _ in workers]
-    for w in workers:
+    counts = [results.get(timeout=120) for _ in both]
+    for w in both:
         w.join(timeout=120)
         assert w.exitcode == 0
     assert counts == [40, 40]
@@ -305,3 +312,220 @@ def test_a_locked_or_unwritable_index_is_kept_and_the_answer_built_in_memory(big
     assert _loaded(big) == expected
     assert calls == [db, None]  # the file first, then an index in memory
     assert db.read_bytes() == before  # not deleted, not rebuilt: another ptrack may be using it
+
+
+def _settled(root: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Index `root` so that the next command may trust every folder's listing and every file's times.
+
+    Times within RACY_NS of the indexing are never trusted; a test cannot wait two seconds, so it trusts any
+    time before the indexing instead (the racy case has its own tests above).
+    """
+    monkeypatch.setattr(index, "RACY_NS", 0)
+    first = _loaded(root)
+    assert _loaded(root) == first
+    return first
+
+
+class _Looked:
+    """Which folders were listed and which files read and validated while it was installed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.listed: list[str] = []
+        self.read: list[Path] = []
+        scandir, validate = os.scandir, store._validate
+
+        def listing(path: Any = ".") -> Any:
+            self.listed.append(Path(path).name)
+            return scandir(path)
+
+        def reading(model: Any, data: Any, p: Path, lines: Any) -> Any:
+            self.read.append(p)
+            return validate(model, data, p, lines)
+
+        monkeypatch.setattr(os, "scandir", listing)
+        monkeypatch.setattr(store, "_validate", reading)
+
+
+def test_nothing_changed_lists_no_folder_and_reads_no_file(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = _settled(big, monkeypatch)
+    looked = _Looked(monkeypatch)
+    assert _loaded(big) == first
+    assert looked.listed == ["records"] and looked.read == []  # the folders' own times vouch for their listings
+
+
+def test_a_file_edited_in_place_in_a_folder_whose_times_did_not_change_is_read_again(
+    big: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settled(big, monkeypatch)
+    path = big / "records" / "12" / "T03.yaml"
+    folder = path.parent.stat()
+    path.write_text(path.read_text(encoding="utf-8").replace("revision:", "revision: ", 1), encoding="utf-8")
+    os.utime(path, ns=(folder.st_atime_ns, folder.st_mtime_ns))  # even dated back to before the indexing
+    assert (path.parent.stat().st_mtime_ns, path.parent.stat().st_ctime_ns) == (folder.st_mtime_ns, folder.st_ctime_ns)
+    looked = _Looked(monkeypatch)
+    assert _loaded(big) == _truth(big, monkeypatch)
+    assert looked.read[:1] == [path] and "12" not in looked.listed[:2]  # its listing trusted, the file not
+
+
+@pytest.mark.parametrize("change", ["added", "removed", "renamed"])
+def test_a_file_added_removed_or_renamed_is_seen_even_with_its_folder_dated_back(
+    big: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    _settled(big, monkeypatch)
+    folder = big / "records" / "13"
+    was = folder.stat()
+    if change == "added":  # another region's record copied in, then made this region's
+        text = (big / "records" / "14" / "T05.yaml").read_text(encoding="utf-8")
+        (folder / "T05.yaml").unlink()
+        (big / "records" / "13" / "T05.yaml").write_text(text.replace("region: '14'", "region: '13'"), encoding="utf-8")
+    elif change == "removed":
+        (folder / "T02.yaml").unlink()
+    else:
+        (folder / "T02.yaml").rename(folder / "T09.yaml")
+    os.utime(folder, ns=(was.st_atime_ns, was.st_mtime_ns))  # the change time still moves: the listing is read again
+    if change == "renamed":
+        with pytest.raises(WorkspaceInvalid) as e:
+            _loaded(big)
+        assert "T09.yaml" in str(e.value.problems[0]) and "belongs at records/13/T02.yaml" in str(e.value.problems[0])
+        return
+    records = _loaded(big)
+    assert records == _truth(big, monkeypatch)
+    assert len(records) == (40 if change == "added" else 39)
+
+
+def test_a_left_over_temporary_file_or_a_link_is_reported_every_time(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _settled(big, monkeypatch)
+    leftover = big / "records" / "11" / ".T01.yaml.tmp"
+    leftover.write_text("half", encoding="utf-8")
+    (big / "records" / "15" / "T09.yaml").symlink_to(big / "records" / "15" / "T01.yaml")
+    runner = CliRunner()
+    outputs = [runner.invoke(app, ["validate"]) for _ in range(3)]
+    for result in outputs:
+        assert result.exit_code == 1
+        assert "records/11/.T01.yaml.tmp: left over from an interrupted write" in result.stdout
+        assert "records/15/T09.yaml: a symbolic link" in result.stdout
+    assert outputs[0].stdout == outputs[1].stdout == outputs[2].stdout
+
+
+def test_files_read_in_worker_processes_give_the_same_index_and_problems(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = big / "records" / "13" / "T01.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("status:", "status: [", 1), encoding="utf-8")
+    misplaced = big / "records" / "22" / "T04.yaml"
+    misplaced.write_text((big / "records" / "23" / "T04.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+
+    def index_with(workers: int) -> tuple[list[Any], str]:
+        monkeypatch.setattr(index, "_workers", lambda files: workers)
+        index.discard(index.index_path(big))
+        result = CliRunner().invoke(app, ["validate"])
+        assert result.exit_code == 1
+        broken.write_text(broken.read_text(encoding="utf-8").replace("status: [", "status:", 1), encoding="utf-8")
+        misplaced.unlink()
+        records = _loaded(big)  # the two files are read again, here: the rest comes from the workers' rows
+        assert records == _truth(big, monkeypatch) and len(records) == 39
+        broken.write_text(broken.read_text(encoding="utf-8").replace("status:", "status: [", 1), encoding="utf-8")
+        misplaced.write_text((big / "records" / "23" / "T04.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+        return records, result.stdout
+
+    monkeypatch.setattr(index, "CHUNK", 3)  # many chunks, several in flight
+    in_workers = index_with(2)
+    assert in_workers == index_with(0)
+    lines = in_workers[1].splitlines()
+    assert "records/13/T01.yaml" in lines[0] and "not valid YAML" in lines[0]
+    assert "records/22/T04.yaml" in lines[1] and "belongs at records/23/T04.yaml" in lines[1]
+
+
+def test_the_cross_checks_found_in_sql_are_those_of_every_record_checked_in_python(big: Path) -> None:
+    from policy_tracker.index import Checked
+
+    records = big / "records"
+    path = records / "11" / "T02.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("trillion_gdp_cities", "no_such_indicator"), "utf-8")
+    text = (records / "13" / "T01.yaml").read_text(encoding="utf-8")
+    for code in ("110000", "Yrd", "YRD"):  # a retired code; two that differ only in case
+        (records / code).mkdir()
+        (records / code / "T01.yaml").write_text(text.replace("region: '13'", f"region: '{code}'"), encoding="utf-8")
+    ws = store.load_workspace(big)
+    every = [
+        Checked(records / r.region / f"{r.task}.yaml", r.task, r.region, r.owner, tuple(i.id for i in r.indicators))
+        for r in store.load_region_records(big)
+    ]
+    expected = [str(p) for p in store._check_records(ws, every, store._LineFinder())]
+    assert len(expected) == 4  # the unknown indicator, the retired code, Yrd (YRD's twin but for case, and unknown)
+    result = CliRunner().invoke(app, ["validate"])
+    assert result.exit_code == 1
+    shown = [line for line in result.stdout.splitlines() if line.strip()]
+    assert [s.replace(str(big), "") for s in shown] == [e.replace(str(big), "") for e in expected]
+    assert "records/Yrd/T01.yaml:3: region: duplicate record: " in result.stdout
+    assert "records/11/T02.yaml:24: indicators[1].id: task T02 defines no indicator no_such_indicator" in result.stdout
+
+
+def _index_names(root: Path) -> set[str]:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(index.index_path(root))) as db:
+        return {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+
+
+def test_a_bulk_load_over_a_partial_index_gives_the_same_index(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index, "BULK_MIN", 1)  # indexes dropped while writing, made again at the end
+    monkeypatch.setattr(index, "BATCH", 7)
+    assert {r.region for r in store.load_region_records(big, {"11"})} == {"11"}  # a partial index first
+    (big / "records" / "11" / "T01.yaml").write_text(
+        (big / "records" / "11" / "T01.yaml").read_text(encoding="utf-8") + "\n", encoding="utf-8"
+    )  # one of its files changed too
+    assert _loaded(big) == _truth(big, monkeypatch)
+    assert _index_names(big) >= set(index._INDEX_NAMES)
+    runner = CliRunner()
+    assert runner.invoke(app, ["validate"]).exit_code == 0
+
+
+def test_a_bulk_load_interrupted_leaves_an_index_that_is_completed_next_time(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index, "BULK_MIN", 1)
+    monkeypatch.setattr(index, "BATCH", 7)
+    original = store._load_record
+    seen: list[Path] = []
+
+    def interrupted(path: Path, raw: bytes) -> Any:
+        seen.append(path)
+        if len(seen) == 20:
+            raise KeyboardInterrupt
+        return original(path, raw)
+
+    monkeypatch.setattr(store, "_load_record", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store.load_region_records(big)
+    assert not _index_names(big) & set(index._INDEX_NAMES)  # dropped, and not made again yet
+    monkeypatch.setattr(store, "_load_record", original)
+    assert _loaded(big) == _truth(big, monkeypatch)
+    assert _index_names(big) >= set(index._INDEX_NAMES)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.datetimes(min_value=dt.datetime(1000, 1, 2), max_value=dt.datetime(9999, 12, 30)),
+    st.integers(-14 * 60, 14 * 60),
+    st.sampled_from(["seconds", "milliseconds", "microseconds"]),
+)
+def test_a_history_time_is_indexed_as_the_slow_parse_gives_it(moment: dt.datetime, offset: int, spec: str) -> None:
+    from policy_tracker import clock, query
+
+    at = moment.replace(tzinfo=dt.timezone(dt.timedelta(minutes=offset))).isoformat(timespec=spec)
+    reference = query.instant(at)
+    utc = reference.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    assert index._utc(at) == (utc, clock.china_day(reference).isoformat())
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json)
+def test_the_index_writes_json_that_reads_as_the_standard_library_writes_it(data: Any) -> None:
+    import json
+
+    ours, standard = json.loads(index._dumps(data)), json.loads(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    assert repr(ours) == repr(standard)  # repr: NaN is not equal to itself
