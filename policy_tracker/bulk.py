@@ -21,7 +21,7 @@ from policy_tracker import index, journal, store
 from policy_tracker.changes import RecordChange, Stamp
 from policy_tracker.errors import Interrupted, PtrackError
 from policy_tracker.exchange import RecordImport, Row, plan_import
-from policy_tracker.models import Change, HistoryEntry, RegionRecord, Task, Workspace
+from policy_tracker.models import HistoryEntry, RegionRecord, Task, Workspace
 
 BATCH = 200  # records planned per index query: what is held in memory at once besides the rows
 Key = tuple[str, str]  # (task, region)
@@ -33,6 +33,7 @@ class Outcome:
     """What an import did (or would do): the records written, every problem found, the rows that changed nothing."""
 
     written: list[store.Written] = field(default_factory=list)
+    added: list[int] = field(default_factory=list)  # the observations each written record gained
     problems: list[str] = field(default_factory=list)
     unchanged: int = 0
 
@@ -109,6 +110,7 @@ def import_groups(
                         planned.append(key)
                         journal.checkpoint(f"prepare:{len(planned)}")
                     out.written.append(w if keep_text else _light(w, keep_entries))
+                    out.added.append(_added(w))
             if out.problems:
                 out.problems.sort(key=_row_number)
                 return out
@@ -140,7 +142,9 @@ def import_groups(
                     dropped.add(k)
                 else:
                     out.written[k] = w if keep_text else _light(w, keep_entries)
+                    out.added[k] = _added(w)
             out.written = [w for k, w in enumerate(out.written) if k not in dropped]
+            out.added = [n for k, n in enumerate(out.added) if k not in dropped]
             files_done = phase(len(staging.files), "Writing records")
             files = staging.files
             finished = journal.commit_staged(root, staging, change=stamp.change, progress=files_done)
@@ -210,10 +214,12 @@ def _read(path: Path) -> bytes | None:
 
 def _light(w: store.Written, keep_entry: bool) -> store.Written:
     """A written record without its texts, for thousands of records: its history entry (for `--verbose`), or only
-    who made it and the observations it added (what the summary counts)."""
+    who made it (the summary's count of observations is kept in `Outcome.added`)."""
     entry = w.entry
     if not keep_entry:
-        added = [c.field for c in entry.changes if c.field.startswith("observation:") and c.old is None]
-        changes = [Change.model_construct(field=f, old=None, new=None) for f in added]
-        entry = HistoryEntry.model_construct(change=entry.change, at=entry.at, by=entry.by, changes=changes)
+        entry = HistoryEntry.model_construct(change=entry.change, at=entry.at, by=entry.by, changes=[])
     return store.Written(w.path, entry, None, "")
+
+
+def _added(w: store.Written) -> int:
+    return sum(1 for c in w.entry.changes if c.field.startswith("observation:") and c.old is None)

@@ -1244,6 +1244,7 @@ def import_csv(
         rows = read_workbook_rows(raw, str(file))
     else:
         rows = exchange.read_rows(exchange.decode(raw, str(file), encoding), str(file))
+    del raw  # up to 20 MB, not needed while the records are written
 
     # Grouped by record without reading any; each record is then read once, checked and staged outside the lock
     # (policy_tracker.bulk), and the change set is committed under it: other writers wait for the commit only.
@@ -1286,7 +1287,8 @@ def import_csv(
         print(f"Nothing to change: the records already hold these values ({unchanged:,} rows unchanged).", file=sys.stderr)
         return
     regions = {store.record_path(ws.root, task, region): region for task, region in by_record}
-    sys.stdout.write(exchange.import_summary(written, regions, unchanged, ws, stamp, file.name, dry_run=dry_run))
+    summary = exchange.import_summary(written, regions, unchanged, ws, stamp, file.name, dry_run=dry_run, added=outcome.added)
+    sys.stdout.write(summary)
     if verbose:
         _report_written(written, ws, stamp, dry_run)
     elif dry_run:

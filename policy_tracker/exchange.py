@@ -437,17 +437,22 @@ def import_summary(
     name: str,
     *,
     dry_run: bool = False,
+    added: Sequence[int] | None = None,
 ) -> str:
     """What an import did, in a few lines: records changed, observations added, rows unchanged, per region.
 
-    `regions` maps each record's path to its region code.
+    `regions` maps each record's path to its region code. `added`: the observations each record gained, when
+    the history entries were not kept (a long import keeps only who made each one).
     """
     per_region: dict[str, list[int]] = {}
-    for w in written:
-        added = sum(1 for c in w.entry.changes if c.field.startswith("observation:") and c.old is None)
+    for k, w in enumerate(written):
+        if added is not None:
+            gained = added[k]
+        else:
+            gained = sum(1 for c in w.entry.changes if c.field.startswith("observation:") and c.old is None)
         counts = per_region.setdefault(regions.get(w.path, "?"), [0, 0])
         counts[0] += 1
-        counts[1] += added
+        counts[1] += gained
     records, observations = len(written), sum(c[1] for c in per_region.values())
     verb = "Would import" if dry_run else "Imported"
     reporters = sorted({w.entry.by for w in written} - set(stamp.by.split("、")))

@@ -1530,12 +1530,12 @@ if getattr(yaml, "__with_libyaml__", False):
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
             # Asked for every key and scalar written, each time through a dozen regular expressions; keys, dates and
             # ids repeat across thousands of records (an import), so the answers are kept (bounded).
-            if kind is not ScalarNode:
+            if kind is not ScalarNode or len(value) > 32:
                 return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
             key = (value, implicit)
             found = _RESOLVED.get(key)
             if found is None:
-                if len(_RESOLVED) > 50_000:
+                if len(_RESOLVED) > 20_000:
                     _RESOLVED.clear()
                 found = _RESOLVED[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
             return found
