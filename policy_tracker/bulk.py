@@ -36,6 +36,7 @@ class Outcome:
     added: list[int] = field(default_factory=list)  # the observations each written record gained
     problems: list[str] = field(default_factory=list)
     unchanged: int = 0
+    stamp: Stamp | None = None  # the change set's id and time, when they were set anew at the commit
 
 
 def _row_number(problem: str) -> int:
@@ -124,7 +125,13 @@ def import_groups(
 
                 logging.getLogger(__name__).warning(recovered)
             dropped = set()
-            for k in staging.changed():  # written by another writer while this import was prepared: planned again
+            changed = staging.changed()  # written by another writer while this import was prepared: planned again
+            if changed:
+                # after the other writer's entries in those records, in time as in place: the whole import is
+                # stamped anew, now (its staged texts are changed to the new id and time)
+                stamp = _restamp(staging, stamp, skip=set(changed))
+                out.stamp = stamp
+            for k in changed:
                 key = planned[k]
                 path = store.record_path(root, *key)
                 raw = _read(path)
@@ -143,6 +150,8 @@ def import_groups(
                 else:
                     out.written[k] = w if keep_text else _light(w, keep_entries)
                     out.added[k] = _added(w)
+            if changed:
+                staging.sync()
             out.written = [w for k, w in enumerate(out.written) if k not in dropped]
             out.added = [n for k, n in enumerate(out.added) if k not in dropped]
             files_done = phase(len(staging.files), "Writing records")
@@ -155,6 +164,20 @@ def import_groups(
     finally:
         if staging is not None:
             staging.discard()
+
+
+def _restamp(staging: journal.Staging, stamp: Stamp, skip: set[int]) -> Stamp:
+    """A new id and time for the change set, written into every staged file but those in `skip` (planned again)."""
+    from policy_tracker.changes import new_change_id
+    from policy_tracker.clock import now
+
+    moment = now()
+    new = Stamp(change=new_change_id(moment), at=moment.isoformat(timespec="milliseconds"), by=stamp.by, undoes=stamp.undoes)
+    swaps = [(f"change: {stamp.change}".encode(), f"change: {new.change}".encode()), (stamp.at.encode(), new.at.encode())]
+    for k in range(len(staging.files)):
+        if k not in skip:
+            staging.rewrite(k, swaps)
+    return new
 
 
 def _batches(keys: Sequence[Key]) -> Iterator[Sequence[Key]]:

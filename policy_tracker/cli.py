@@ -1282,6 +1282,7 @@ def import_csv(
             fix="Fill the by (填报人) column, or give --by NAME, or set PTRACK_USER",
         )
     written, unchanged = outcome.written, outcome.unchanged
+    stamp = outcome.stamp or stamp  # stamped anew at the commit when another writer changed one of its records
     by_record = {key for key in groups if key}
     if not written:
         print(f"Nothing to change: the records already hold these values ({unchanged:,} rows unchanged).", file=sys.stderr)

@@ -398,7 +398,8 @@ class Staging:
 
     `add` writes one file's new content (not synced yet); `sync` makes them all durable at once; under the lock,
     `changed` lists the files someone else wrote since they were read, `replace` stages their content planned
-    anew, and `commit_staged` commits and installs them. `discard` (always safe) deletes what is left.
+    anew and `rewrite` stamps the others anew (then `sync` again), and `commit_staged` commits and installs
+    them. `discard` (always safe) deletes what is left.
     """
 
     def __init__(self, root: Path, change: str) -> None:
@@ -437,9 +438,20 @@ class Staging:
     def replace(self, k: int, old: bytes | None, new: bytes) -> None:
         """Stage `new` for file `k` instead, planned again on `old` (under the lock: its current content)."""
         (self.folder / f"{k}.new").unlink()
-        _write_synced(self.folder / f"{k}.new", new)
+        _write_unsynced(self.folder / f"{k}.new", new)  # `sync` follows
         f = self.files[k]
         self.files[k] = Staged(f.path, _digest(old), identity(f.path), hashlib.sha256(new).hexdigest())
+
+    def rewrite(self, k: int, swaps: Sequence[tuple[bytes, bytes]]) -> None:
+        """Stage file `k`'s new content with each (old, new) bytes of `swaps` replaced (the change set stamped anew)."""
+        path = self.folder / f"{k}.new"
+        data = path.read_bytes()
+        for old, new in swaps:
+            data = data.replace(old, new)
+        path.unlink()
+        _write_unsynced(path, data)  # `sync` follows
+        f = self.files[k]
+        self.files[k] = Staged(f.path, f.old_sha256, f.identity, hashlib.sha256(data).hexdigest())
 
     def sync(self) -> None:
         """Make every staged file durable: one syncfs(2) of the workspace's filesystem where there is one."""

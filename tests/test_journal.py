@@ -258,6 +258,10 @@ def test_a_second_writer_is_not_blocked_while_an_import_is_prepared_and_both_cha
     assert [e.by for e in record.history] == ["王芳", "张三"]
     assert record.history[0].note == "现场核查 on-site check"
     assert [c.field for c in record.history[1].changes] == ["status"]
+    # the import is stamped when it is committed: after the update in time as in place, one id for all its records
+    assert record.history[0].at < record.history[1].at
+    other = store.load_record(ws_dir, "T08", "32")
+    assert other is not None and other.history[-1].change == record.history[1].change
     assert not journal.pending(ws_dir) and not list(ws_dir.glob(".ptrack-staging-*"))
     store.validate_workspace(ws_dir)
 
