@@ -1243,8 +1243,10 @@ def import_csv(
 
         rows = read_workbook_rows(raw, str(file))
     else:
-        rows = exchange.read_rows(exchange.decode(raw, str(file), encoding), str(file))
-    del raw  # up to 20 MB, not needed while the records are written
+        text = exchange.decode(raw, str(file), encoding)
+        del raw  # up to 20 MB: the rows are all that is kept
+        rows = exchange.read_rows(text, str(file))
+        del text
 
     # Grouped by record without reading any; each record is then read once, checked and staged outside the lock
     # (policy_tracker.bulk), and the change set is committed under it: other writers wait for the commit only.

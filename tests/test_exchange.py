@@ -155,3 +155,11 @@ def test_export_is_excel_friendly_csv(ws: Workspace) -> None:
     assert rows[0] == list(exchange.COLUMNS)
     assert rows[1] == ["T08", "CN", "not_started", "", "", "", "", "", ""]
     assert ["T08", "CN", "", "old_compound_renovation_starts", "2.71", "2025"] in [r[:6] for r in rows]
+
+
+@given(st.text(alphabet=st.sampled_from(list('ab,"\r\n\u2028 张')), max_size=40))
+def test_an_import_file_is_split_into_lines_as_the_csv_reader_expects(text: str) -> None:
+    from policy_tracker.exchange import _lines
+
+    # one line at a time (a 20 MB file is not copied), exactly as StringIO(newline="") splits it for csv
+    assert list(_lines(text)) == list(io.StringIO(text, newline=""))
