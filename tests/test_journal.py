@@ -98,6 +98,7 @@ def test_an_import_killed_at_any_point_leaves_the_workspace_wholly_before_or_aft
 @pytest.mark.parametrize(
     ("point", "signum", "message", "expected"),
     [
+        ("prepare:1", signal.SIGINT, "Interrupted: nothing was written", BEFORE),
         ("journal", signal.SIGINT, "Interrupted: nothing was written", BEFORE),
         ("journal", signal.SIGTERM, "Interrupted: nothing was written", BEFORE),
         ("commit", signal.SIGINT, "Interrupted after the change was committed: all 5 records written", AFTER),
