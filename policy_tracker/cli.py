@@ -415,17 +415,24 @@ def main(
             stream.reconfigure(errors="replace")
 
 
-def _workspace(data: Path | None) -> Workspace:
+def _workspace(data: Path | None, *, models: bool = True) -> Workspace:
+    """The workspace, validated into models; `models=False`: its dataset as plain objects, from the index when no
+    file changed (`dataset`: no YAML, no pydantic), for commands that only read the dataset's attributes."""
+    root = _workspace_root(data)
+    if not models:
+        from policy_tracker import dataset
+
+        return dataset.load(root)
     from policy_tracker import store
 
-    return store.load_workspace(_workspace_root(data))
+    return store.load_workspace(root)
 
 
 def _workspace_root(data: Path | None) -> Path:
     """The workspace's folder, made from the bundled dataset on first use, with any interrupted change completed."""
-    from policy_tracker import store
+    from policy_tracker import locate  # not store: a listing answered from the index never loads it
 
-    location = store.find_workspace(data)
+    location = locate.find_workspace(data)
     if location.created:
         print(f"Created your workspace at {location.root} from the bundled dataset (`ptrack where` explains).", file=sys.stderr)
     _recover(location.root)
@@ -433,6 +440,10 @@ def _workspace_root(data: Path | None) -> Path:
 
 
 def _recover(root: Path) -> None:
+    from policy_tracker import journal
+
+    if not journal.pending(root):  # the usual case, answered without loading the writer
+        return
     from policy_tracker import store
 
     recovered = store.recover_interrupted(root)
@@ -511,25 +522,26 @@ def list_tasks(
 
       ptrack list --region 长三角 --json id,region,status,owner
     """
-    from policy_tracker import query, render, store
+    from policy_tracker import query
 
-    ws = _workspace(data)
+    out = _format(fmt, tuple(Format), piped=Format.csv)
+    # JSON prints every field of the models; the other formats read the dataset's attributes (from the index)
+    ws = _workspace(data, models=also is not None or json_fields is not None or out is Format.json)
     others = _others(ws, also)
-    title = None
+    heading: list[tuple[str, str, str]] = []  # the table's title: the goal's and the component's (prefix, zh, en)
     goal_id = component_key = None
     if component is not None and goal is None:
         goal = next((g.id for g in ws.goals if g.components), None) or "2030"
     if goal is not None:
         g = query.find_goal(ws.goals, goal)
         goal_id = g.id
-        title = f"{g.id} · {render.pick(g.headline_zh, g.headline_en, lang.value, ' ')}"
+        heading.append((f"{g.id} · ", g.headline_zh, g.headline_en))
         if component is not None:
             c = query.find_component(g, component)
             component_key = c.key
-            title += f" · {c.number} {render.pick(c.zh, c.en, lang.value, ' ')}"
+            heading.append((f"{c.number} ", c.zh, c.en))
     chapter_label = query.find_chapter(ws.chapters, chapter).label if chapter is not None else None
     statuses = frozenset(query.parse_status(s) for s in status or [])
-    out = _format(fmt, tuple(Format), piped=Format.csv)
     rows = query.national_rows(ws.tasks)
     members = None
     if region is not None:
@@ -539,9 +551,13 @@ def list_tasks(
         rows = _rolled_up(ws, others, rows, members)
     elif region is not None and out is Format.csv and json_fields is None and sort == "id":
         # the region records stream from the index to the output in the listing's order: none is held
-        sys.stdout.writelines(render.rows_csv_chunks(_listing_cells(ws, rows, members, selection)))
+        from policy_tracker.listing import rows_csv_chunks  # not render: a piped listing loads no Rich
+
+        sys.stdout.writelines(rows_csv_chunks(_listing_cells(ws, rows, members, selection)))
         return
     elif region is not None:
+        from policy_tracker import store
+
         # a listing reads only the top-level fields, except JSON, which prints every field
         records = store.load_region_records(ws.root, members, shallow=out is not Format.json and json_fields is None)
         rows += query.region_rows(ws.tasks, records)
@@ -556,17 +572,27 @@ def list_tasks(
             available,
             lambda: [jsonfields.record_item(r.task, r.region, r.record, r.owner, r.origin) for r in selected],
         )
-    elif out is Format.json and others:
+    elif out is Format.csv:
+        from policy_tracker.listing import rows_csv  # not render: a piped listing loads no Rich
+
+        sys.stdout.write(rows_csv(selected))
+    else:
+        _list_rendered(ws, selected, out, bool(others), lang, heading)
+
+
+def _list_rendered(ws: Workspace, selected: list[Any], out: Format, others: bool, lang: Lang, heading: list[Any]) -> None:
+    from policy_tracker import render
+
+    if out is Format.json and others:
         sys.stdout.write(
             render.dump_json([{**r.record.model_dump(mode="json", by_alias=True), "origin": r.origin} for r in selected])
         )
     elif out is Format.json:
         sys.stdout.write(render.models_json([r.record for r in selected]))
-    elif out is Format.csv:
-        sys.stdout.write(render.rows_csv(selected))
     elif out is Format.markdown:
         sys.stdout.write(render.rows_markdown(ws, selected, lang.value))
     else:
+        title = " · ".join(f"{prefix}{render.pick(zh, en, lang.value, ' ')}" for prefix, zh, en in heading) or None
         render.print_rows(render.make_console(), ws, selected, lang.value, title)
 
 
@@ -576,19 +602,20 @@ def _listing_cells(ws: Workspace, national: list[Any], members: Any, selection: 
     import dataclasses
     import heapq
 
-    from policy_tracker import query, render, store
+    from policy_tracker import query, store
+    from policy_tracker.listing import row_cells
 
     tasks = {
         r.task.id: r.task for r in query.filter_rows(national, dataclasses.replace(selection, statuses=frozenset(), regions=None))
     }
     statuses = selection.statuses
     ours = (
-        ((r.task.number, False, r.region), render.row_cells(r.task, r.region, r.status, r.owner))
+        ((r.task.number, False, r.region), row_cells(r.task, r.region, r.status, r.owner))
         for r in query.sort_rows(query.filter_rows(national, selection), "id", ws.chapters)
     )
     streamed = store.region_listing(ws.root, members)  # here, not when the rows are first pulled: errors before output
     theirs = (
-        ((tasks[task].number, region != "CN", region), render.row_cells(tasks[task], region, status, owner or region))
+        ((tasks[task].number, region != "CN", region), row_cells(tasks[task], region, status, owner or region))
         for task, region, status, owner in streamed
         if task in tasks and (not statuses or status in statuses)
     )
@@ -605,9 +632,11 @@ def _rolled_name(ws: Workspace, others: list[Workspace]) -> str:
 
 
 def _others(ws: Workspace, folders: list[Path] | None) -> list[Workspace]:
+    if not folders:
+        return []
     from policy_tracker import rollup
 
-    return rollup.open_others(ws, folders) if folders else []
+    return rollup.open_others(ws, folders)
 
 
 def _rolled_up(ws: Workspace, others: list[Workspace], rows: list[Any], members: frozenset[str] | None) -> list[Any]:

@@ -29,15 +29,16 @@ from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
-
-from pydantic_core import to_json
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from policy_tracker import __version__
 from policy_tracker.errors import Problem
-from policy_tracker.models import SCHEMA_VERSION, HistoryEntry, RegionRecord
+from policy_tracker.terms import SCHEMA_VERSION
 
-FORMAT = 3  # PRAGMA user_version: the layout of the tables below
+if TYPE_CHECKING:  # imported where used: a listing answered from the index builds no pydantic models
+    from policy_tracker.models import HistoryEntry, RegionRecord
+
+FORMAT = 4  # PRAGMA user_version: the layout of the tables below
 RACY_NS = 2_000_000_000  # a file changed this close to its indexing may change again unseen by its times (as git)
 BATCH = 500  # files per transaction while indexing: bounded memory, and readers see progress
 PARALLEL_MIN = 256  # stale files from which they are read in worker processes (one per core, see `_prepared`)
@@ -77,8 +78,11 @@ CREATE TABLE IF NOT EXISTS history(
 CREATE INDEX IF NOT EXISTS history_path ON history(path);
 CREATE INDEX IF NOT EXISTS history_time ON history(utc DESC, change DESC, task DESC, region DESC, folder, name, seq);
 CREATE INDEX IF NOT EXISTS history_change ON history(change);
+CREATE TABLE IF NOT EXISTS dataset(
+    name TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL,
+    hash BLOB NOT NULL, indexed_ns INTEGER NOT NULL, body TEXT NOT NULL);
 """
-_TABLES = ("meta", "files", "records", "observations", "targets", "history", "folders")
+_TABLES = ("meta", "files", "records", "observations", "targets", "history", "folders", "dataset")
 _INDEXES = [statement.strip() for statement in _SCHEMA.split(";") if statement.strip().startswith("CREATE INDEX")]
 _INDEX_NAMES = [statement.split()[5] for statement in _INDEXES]  # CREATE INDEX IF NOT EXISTS <name> ON ...
 BULK_MIN = 2000  # stale files from which the indexes are dropped while they are written, then made again at once
@@ -110,6 +114,8 @@ def discard(path: Path) -> None:
 
 def _dumps(data: Any) -> str:
     """Compact JSON, as json.dumps(ensure_ascii=False, separators=(",", ":")) writes it (NaN included), 3× faster."""
+    from pydantic_core import to_json  # here: a listing answered from the index does not load pydantic
+
     return to_json(data, inf_nan_mode="constants").decode("utf-8")
 
 
@@ -397,6 +403,42 @@ class Index:
         self.db.executemany("INSERT INTO targets VALUES (?, ?, ?, ?, ?, ?, ?)", targets)
         self.db.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", history)
 
+    # ------------------------------------------------------------------------------------------ the dataset files
+
+    def dataset(self, files: dict[str, os.stat_result]) -> dict[str, str] | None:
+        """The validated data (JSON) of the workspace's dataset files (ptrack.yaml, goals, chapters, regions, task
+        files: name -> stat) when every one is the file indexed, with no file added or removed; else None."""
+        rows = self.db.execute("SELECT name, size, mtime_ns, ctime_ns, ino, hash, indexed_ns, body FROM dataset").fetchall()
+        if {row[0] for row in rows} != files.keys():
+            return None
+        bodies = {}
+        for name, size, mtime_ns, ctime_ns, ino, digest, indexed_ns, body in rows:
+            st = files[name]
+            if (size, mtime_ns, ctime_ns, ino) != (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
+                return None
+            if max(st.st_mtime_ns, st.st_ctime_ns) >= indexed_ns - RACY_NS:  # too close to its indexing: the content
+                raw = _read(self.root / name)
+                if raw is None or hashlib.blake2b(raw, digest_size=16).digest() != digest:
+                    return None
+            bodies[name] = body
+        return bodies
+
+    def save_dataset(self, files: dict[str, tuple[os.stat_result, bytes]], bodies: dict[str, str], start: int) -> None:
+        """Keep the dataset files' validated data (name -> JSON) with each file's identity (stat, bytes read)."""
+        rows = [
+            (name, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, hashlib.blake2b(raw, digest_size=16).digest(),
+             start, bodies[name])
+            for name, (st, raw) in files.items()
+        ]  # fmt: skip
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("DELETE FROM dataset")
+            self.db.executemany("INSERT INTO dataset VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
     # ------------------------------------------------------------------------------------------ reading it
 
     def _rows(self, sql: str, folders: set[str] | None, params: tuple[Any, ...] = ()) -> Iterator[Any]:
@@ -408,6 +450,8 @@ class Index:
 
     def records(self, folders: set[str] | None) -> Iterator[RegionRecord]:
         """Whole records, in file order (folder, then file name)."""
+        from policy_tracker.models import RegionRecord
+
         for (body,) in self._rows("SELECT body FROM records WHERE {folders} ORDER BY folder, name", folders):
             yield RegionRecord.model_validate_json(body, strict=False)  # validated when it was indexed
 
@@ -421,6 +465,8 @@ class Index:
 
     def summaries(self, folders: set[str] | None) -> Iterator[RegionRecord]:
         """Records with their top-level fields only (no indicators, notes or history), for listings."""
+        from policy_tracker.models import RegionRecord
+
         sql = (
             "SELECT schema_version, task, region, revision, status, owner, rating FROM records WHERE {folders} "
             "ORDER BY folder, name"
@@ -476,6 +522,8 @@ class Index:
 
     def conflicted(self) -> Iterator[tuple[Path, RegionRecord]]:
         """Records a git merge left with fields to choose (`conflicts:`, see policy_tracker.merge), in file order."""
+        from policy_tracker.models import RegionRecord
+
         sql = "SELECT folder, name, body FROM records WHERE conflicted ORDER BY folder, name"  # the partial index
         for folder, name, body in self.db.execute(sql):
             yield self.root / "records" / folder / name, RegionRecord.model_validate_json(body, strict=False)
@@ -501,6 +549,8 @@ class Index:
             f"SELECT task, region, body FROM history WHERE {' AND '.join(where)} "  # noqa: S608 - fixed clauses
             "ORDER BY utc DESC, change DESC, task DESC, region DESC, folder, name, seq"
         )
+        from policy_tracker.models import HistoryEntry
+
         for row_task, region, body in self._rows(sql, folders, tuple(params)):
             yield row_task, region, HistoryEntry.model_validate_json(body)
 
@@ -569,6 +619,8 @@ class Index:
 
     def change_entries(self, change: str) -> Iterator[tuple[str, str, HistoryEntry]]:
         """(task, region, entry) of one change set in the region records."""
+        from policy_tracker.models import HistoryEntry
+
         sql = "SELECT task, region, body FROM history WHERE change = ? ORDER BY folder, name, seq"
         for task, region, body in self.db.execute(sql, (change,)):
             yield task, region, HistoryEntry.model_validate_json(body)
@@ -585,7 +637,7 @@ def content_hash(raw: bytes) -> bytes:
 
 
 _Rows = tuple[tuple[Any, ...], tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
-Load = Callable[[Path, bytes], tuple[RegionRecord | None, list[Problem]]]
+Load: TypeAlias = "Callable[[Path, bytes], tuple[RegionRecord | None, list[Problem]]]"  # the models: imported where used
 _Stale = tuple[str, tuple[str, int, int, int, int], bytes | None]  # folder, (name, size, mtime_ns, ctime_ns, ino), content
 
 

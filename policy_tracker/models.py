@@ -14,10 +14,15 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from policy_tracker.regions import Region as Region  # the registry's plain data, named here as every model is
 from policy_tracker.regions import RegionKind, Registry, SizeClass, Tier
 
-SCHEMA_VERSION = 1
-TASK_COUNT = 23
+# the plain terms live in `terms`, which the read path imports without pydantic
+from policy_tracker.terms import SCHEMA_VERSION as SCHEMA_VERSION  # re-exported: callers import these from models
+from policy_tracker.terms import STATUS_LABELS as STATUS_LABELS
+from policy_tracker.terms import STATUSES as STATUSES
+from policy_tracker.terms import TASK_COUNT as TASK_COUNT
+from policy_tracker.terms import chinese_numeral as chinese_numeral
+from policy_tracker.terms import parse_instant as parse_instant
+from policy_tracker.terms import task_id as task_id
 
-STATUSES: tuple[str, ...] = ("not_started", "in_progress", "completed", "blocked", "deferred")
 Status = Literal["not_started", "in_progress", "completed", "blocked", "deferred"]
 Direction = Literal["higher_is_better", "lower_is_better", "context"]
 TextRecovered = Literal["verbatim_complete_probable", "verbatim_partial", "secondary_only", "title_only"]
@@ -42,33 +47,6 @@ def _period_date(value: object) -> object:
     return value
 
 
-_INSTANT_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?[ ]?(Z|z|[+-]\d{2}(?::?\d{2})?)?$"
-)
-
-
-def parse_instant(text: str) -> dt.datetime:
-    """An ISO 8601 time, as an aware datetime: `2026-11-29T10:15:00.123+08:00`, `...Z`; a time without a zone is UTC.
-
-    Parsed here rather than by `datetime.fromisoformat`, which on Python 3.10 refuses `Z` and fractions that are
-    not 3 or 6 digits: a history that validates on one Python reads on every other. Raises ValueError.
-    """
-    m = _INSTANT_RE.match(text.strip())
-    if m is None:
-        raise ValueError(f"'{text}' is not a time: write ISO 8601 with the zone, e.g. 2026-11-29T10:15:00+08:00")
-    zone = dt.timezone.utc
-    if m[8] and m[8] not in "Zz":
-        sign = -1 if m[8][0] == "-" else 1
-        digits = m[8][1:].replace(":", "")
-        zone = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0)))
-    try:
-        return dt.datetime(
-            int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6] or 0), int((m[7] or "").ljust(6, "0")[:6]), zone
-        )
-    except ValueError:
-        raise ValueError(f"'{text}' is not a real time") from None
-
-
 def _instant_text(value: object) -> object:
     if isinstance(value, str):
         parse_instant(value)
@@ -82,20 +60,6 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 RegionCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$", examples=["CN", "11", "YRD", "310000"])]
 TaskId = Annotated[str, Field(pattern=r"^T\d{2}$", examples=["T08"])]
 IndicatorId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-
-_ZH_DIGITS = "零一二三四五六七八九"
-
-
-def chinese_numeral(n: int) -> str:
-    """1 -> 一, 10 -> 十, 23 -> 二十三 (enough for task and chapter numbers)."""
-    if n < 10:
-        return _ZH_DIGITS[n]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else _ZH_DIGITS[tens]) + "十" + (_ZH_DIGITS[ones] if ones else "")
-
-
-def task_id(number: int) -> str:
-    return f"T{number:02d}"
 
 
 class Record(BaseModel):
@@ -433,14 +397,6 @@ class Workspace:
             self.regions = Registry(self.regions)
         self.regions_by_code = self.regions.by_code
 
-
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "not_started": ("未开始", "not started"),
-    "in_progress": ("进行中", "in progress"),
-    "completed": ("已完成", "completed"),
-    "blocked": ("受阻", "blocked"),
-    "deferred": ("暂缓", "deferred"),
-}
 
 FILE_MODELS: dict[str, type[BaseModel]] = {
     "task": Task,

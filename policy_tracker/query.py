@@ -9,28 +9,15 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from policy_tracker.cells import CellDate, parse_date
 from policy_tracker.clock import china_day
 from policy_tracker.errors import PtrackError
-from policy_tracker.models import (
-    STATUS_LABELS,
-    STATUSES,
-    TASK_COUNT,
-    Chapter,
-    Component,
-    Goal,
-    HistoryEntry,
-    Region,
-    RegionRecord,
-    Task,
-    Workspace,
-    chinese_numeral,
-    parse_instant,
-    task_id,
-)
-from policy_tracker.regions import registry
+from policy_tracker.terms import STATUS_LABELS, STATUSES, TASK_COUNT, chinese_numeral, parse_instant, task_id
+
+if TYPE_CHECKING:  # not at run time: a listing answered from the index builds no pydantic models
+    from policy_tracker.models import Chapter, Component, Goal, HistoryEntry, Region, RegionRecord, Task, Workspace
 
 _TASK_REF_RE = re.compile(r"^[Tt]?(\d{1,2})$")
 SORT_KEYS = ("id", "chapter", "status", "owner", "title")
@@ -73,11 +60,15 @@ def parse_status(text: str) -> str:
 def find_region(regions: Sequence[Region], text: str) -> Region:
     """A region by code, Chinese or English name (with or without its suffix: 南京 = 南京市) or alias; then
     by a unique name prefix (长三角, Yangtze). A name several regions share lists them with their parents."""
+    from policy_tracker.regions import registry
+
     return registry(regions).resolve(text)
 
 
 def region_members(regions: Sequence[Region], code: str) -> set[str]:
     """The region and everything inside it: a cluster's provinces, a province's cities, and so on down."""
+    from policy_tracker.regions import registry
+
     return registry(regions).members(code)
 
 
@@ -278,6 +269,8 @@ def history_rows(
     by: str | None = None,
 ) -> list[HistoryRow]:
     """Every history entry of these records that passes the filters, newest first."""
+    from policy_tracker.models import RegionRecord
+
     wanted = set(regions) if regions is not None else None
     rows = []
     for region, record in records:

@@ -23,6 +23,10 @@ from policy_tracker.changes import change_lines
 from policy_tracker.clock import ZONE_LABEL, china_day, minute_text
 from policy_tracker.csvfile import csv_text
 from policy_tracker.figures import figure_text, plan_text, source_text
+from policy_tracker.listing import ROW_CSV_HEADER as ROW_CSV_HEADER  # re-exported: callers use render's names
+from policy_tracker.listing import row_cells as row_cells
+from policy_tracker.listing import rows_csv as rows_csv
+from policy_tracker.listing import rows_csv_chunks as rows_csv_chunks
 from policy_tracker.markdown import md_cell, md_table
 from policy_tracker.matrix import Matrix, cell_lines, cell_tone, region_name
 from policy_tracker.models import (
@@ -129,28 +133,6 @@ def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 _Row = TypeVar("_Row")
-ROW_CSV_HEADER = ("id", "region", "label", "chapter", "title_zh", "title_en", "status", "owner", "serves", "indicators")
-
-
-def rows_csv(rows: Sequence[RecordRow]) -> str:
-    out = [row_cells(r.task, r.region, r.status, r.owner) for r in rows]
-    if any(r.origin for r in rows):  # a roll-up: which workspace each record came from
-        return _csv((*ROW_CSV_HEADER, "origin"), [(*o, r.origin or "") for o, r in zip(out, rows, strict=True)])
-    return _csv(ROW_CSV_HEADER, out)
-
-
-def rows_csv_chunks(rows: Iterable[Sequence[object]], size: int = 1000) -> Iterator[str]:
-    """`rows_csv` of rows already made cells (`row_cells`), in pieces as they stream in: the same text."""
-    head = _csv(ROW_CSV_HEADER, [])
-    yield head
-    for chunk in _batches(rows, size):
-        yield _csv(ROW_CSV_HEADER, chunk)[len(head) :]
-
-
-def row_cells(task: Task, region: str, status: str, owner: str) -> tuple[object, ...]:
-    """One listing row's CSV cells (`ROW_CSV_HEADER`)."""
-    return (task.id, region, task.label, task.chapter, task.title_zh, task.title_en, status, owner, " ".join(task.serves),
-            len(task.indicators))  # fmt: skip
 
 
 def rows_markdown(ws: Workspace, rows: Sequence[RecordRow], lang: Lang) -> str:

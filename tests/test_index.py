@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,10 @@ def test_two_processes_opening_a_missing_index_at_once(big: Path, monkeypatch: p
 
 
 READ_COMMANDS = [
+    ("list", "--goal", "2030", "-f", "csv"),
+    ("list", "--goal", "2030", "--component", "green", "--sort", "title", "-f", "table"),
+    ("list", "--chapter", "3", "--status", "not_started", "-f", "markdown"),
+    ("list", "--search", "城市更新", "-f", "json"),
     ("list", "--region", "CN", "-f", "csv"),
     ("list", "--region", "12", "-f", "json"),
     ("list", "--goal", "2030", "--region", "CN", "-f", "markdown"),
@@ -529,3 +534,90 @@ def test_the_index_writes_json_that_reads_as_the_standard_library_writes_it(data
 
     ours, standard = json.loads(index._dumps(data)), json.loads(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     assert repr(ours) == repr(standard)  # repr: NaN is not equal to itself
+
+
+# ---------------------------------------------------------------------------------------------- the dataset files
+
+
+def _list(runner: CliRunner, *args: str) -> Any:
+    return runner.invoke(app, ["list", "--goal", "2030", "-f", "csv", *args])
+
+
+@pytest.mark.parametrize("age_s", [0, 3600], ids=["just written", "an hour old"])
+def test_a_task_file_edited_behind_ptracks_back_with_the_same_size_and_time_is_seen(big: Path, age_s: int) -> None:
+    runner = CliRunner()
+    path = big / "T02.yaml"
+    old = path.stat().st_mtime - age_s
+    os.utime(path, (old, old))
+    assert "not_started" in _list(runner).stdout.splitlines()[2]
+    text = path.read_text(encoding="utf-8")
+    stat = path.stat()
+    path.write_text(text.replace("status: not_started", "status: deferred   ", 1), encoding="utf-8")  # same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    result = _list(runner)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[2].split(",")[:2] == ["T02", "CN"]
+    assert ",deferred," in result.stdout.splitlines()[2]
+
+
+def test_a_broken_task_file_gives_the_same_error_fresh_and_warm_and_then_is_fixed(big: Path) -> None:
+    runner = CliRunner()
+    good_output = _list(runner).stdout  # the index now holds the dataset
+    path = big / "goals.yaml"
+    good = path.read_text(encoding="utf-8")
+    path.write_text(good.replace("goals:", "goals: [", 1), encoding="utf-8")
+    errors = []
+    for fresh in (True, False, False):
+        if fresh:
+            index.discard(index.index_path(big))
+        result = _list(runner)
+        assert result.exit_code == 1
+        assert result.stdout == ""
+        errors.append(result.stderr)
+    assert errors[0] == errors[1] == errors[2]
+    assert "goals.yaml" in errors[0] and "Traceback" not in errors[0]
+    path.write_text(good, encoding="utf-8")
+    assert _list(runner).stdout == good_output
+
+
+def test_an_added_or_removed_task_file_is_seen(big: Path) -> None:
+    runner = CliRunner()
+    assert _list(runner).exit_code == 0
+    (big / "T24.yaml").write_text((big / "T23.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    result = _list(runner)
+    assert result.exit_code == 1 and "T24.yaml" in result.stderr
+    (big / "T24.yaml").unlink()
+    assert _list(runner).exit_code == 0
+    (big / "T23.yaml").unlink()
+    result = _list(runner)
+    assert result.exit_code == 1 and "missing task files: T23.yaml" in result.stderr
+
+
+# What a listing must not load once the index is warm: the models (pydantic), the YAML readers and writers, the
+# assessment and its renderers, the workbook. A regression here costs every listing its start-up (issue 13).
+_NOT_ON_THE_READ_PATH = (
+    "pydantic", "policy_tracker.models", "policy_tracker.store", "yaml", "ruamel", "rich", "policy_tracker.render",
+    "policy_tracker.progress", "policy_tracker.assessment", "policy_tracker.matrix", "openpyxl", "docx",
+    "typer._adapters",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("args", [("list", "--goal", "2030"), ("list", "--chapter", "3", "--sort", "status", "-q", "城市")])
+def test_a_warm_piped_listing_loads_no_models_yaml_or_rich(big: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
+    modules = tmp_path / "modules.txt"
+    code = (
+        "import sys\n"
+        "from policy_tracker.launch import main\n"
+        f"sys.argv = ['ptrack', *{list(args)!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"open({str(modules)!r}, 'w').write('\\n'.join(sorted(sys.modules)))\n"
+    )
+    outputs = []
+    for _ in ("fresh", "warm"):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] and outputs[0].startswith("id,region,")
+    loaded = modules.read_text(encoding="utf-8").split()
+    assert "policy_tracker.dataset" in loaded  # it did answer from the index
+    assert [m for m in loaded if m.split(".")[0] in _NOT_ON_THE_READ_PATH or m in _NOT_ON_THE_READ_PATH] == []
