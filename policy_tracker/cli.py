@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from policy_tracker.progress import TaskProgress
     from policy_tracker.store import TaskContext, Written
 
-# Typer's validation of an option's value speaks pydantic: these say the same as a sentence.
+# Typer's validation of an option's value speaks pydantic (0.29) or Click (0.26-0.28): these say the same as a sentence.
 _TYPE_WORDS = {
+    "is not a valid float": "is not a number: give a plain number, such as 68.2",
+    "is not a valid int": "is not a whole number: give one, such as 2030",  # Click says int or integer
     "Input should be a valid number, unable to parse string as a number": "is not a number: give a plain number, such as 68.2",
     "Input should be a valid integer, unable to parse string as an integer": "is not a whole number: give one, such as 2030",
     "Input should be a valid integer, got a number with a fractional part": "is not a whole number: give one, such as 2030",
