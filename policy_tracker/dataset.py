@@ -13,7 +13,6 @@ What a listing does not read is left out: a task's history and conflicts (`store
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import json
@@ -78,11 +77,11 @@ def _validate(root: Path, paths: dict[str, Path]) -> dict[str, str]:
     from policy_tracker import store
 
     start = time.time_ns()
-    read: dict[str, tuple[os.stat_result, bytes]] = {}
-    for name, path in paths.items():
-        with contextlib.suppress(OSError):  # store reports it
-            read[name] = (path.stat(), path.read_bytes())
-    ws = store.load_workspace(root)
+    try:
+        before = {name: path.stat() for name, path in paths.items()}
+    except OSError:
+        before = {}
+    ws = store.load_workspace(root)  # refuses what is not a regular file before anything here reads it
     bodies = {
         MARKER: _dumps(ws.config.model_dump(mode="json")),
         GOALS: _dumps([g.model_dump(mode="json") for g in ws.goals]),
@@ -91,10 +90,11 @@ def _validate(root: Path, paths: dict[str, Path]) -> dict[str, str]:
         **{f"{t.id}.yaml": _dumps(t.model_dump(mode="json", exclude=_LEFT_OUT)) for t in ws.tasks},
     }
     try:
-        unchanged = read.keys() == bodies.keys() and all(_same(read[name][0], paths[name].stat()) for name in read)
+        read = {name: (path.stat(), path.read_bytes()) for name, path in paths.items()}
     except OSError:
-        unchanged = False
-    if unchanged:  # the files validated are the files whose identities are kept (else: validated again next time)
+        return bodies
+    # the files validated are the files whose identities are kept: one changed meanwhile is validated again next time
+    if before.keys() == read.keys() == bodies.keys() and all(_same(before[name], read[name][0]) for name in read):
         index.run(root, lambda ix: ix.save_dataset(read, bodies, start))
     return bodies
 
