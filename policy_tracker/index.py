@@ -457,6 +457,8 @@ class Index:
 
     def records_with_hash(self, paths: set[str]) -> Iterator[tuple[RegionRecord, bytes]]:
         """Whole records of these files (`<folder>/<name>`), each with the `content_hash` of the file it was read from."""
+        from policy_tracker.models import RegionRecord
+
         folders = {p.partition("/")[0] for p in paths}
         sql = "SELECT r.path, r.body, f.hash FROM records r JOIN files f ON f.path = r.path WHERE r.{folders}"
         for path, body, digest in self._rows(sql, folders):
@@ -560,6 +562,8 @@ class Index:
         note among those. The rest of the history stays in the database, so memory does not grow with it.
         With `task`, only that task's records, by region (a listing by task, one task at a time).
         """
+        from policy_tracker.models import HistoryEntry, RegionRecord
+
         at = _utc_text(moment)
         noted = "json_extract(h.body, '$.note')"
         where, params = "1", [at, at, at]
@@ -606,6 +610,8 @@ class Index:
     ) -> Iterator[tuple[str, str, HistoryEntry]]:
         """(task, region, entry) of the history entries recorded in (since, until], newest first; entries of the same
         time and change set in file order, each record's in the order recorded (as `progress.history_between`)."""
+        from policy_tracker.models import HistoryEntry
+
         where, params = "utc > ? AND utc <= ?", [_utc_text(since), _utc_text(until)]
         if folders is not None:
             where += " AND folder IN (SELECT value FROM json_each(?))"
