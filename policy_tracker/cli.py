@@ -444,8 +444,8 @@ def _workspace_root(data: Path | None) -> Path:
 def _recover(root: Path) -> None:
     from policy_tracker import journal
 
-    if not journal.pending(root):  # the usual case, answered without loading the writer
-        return
+    if not journal.pending(root) and next(root.glob(f"{journal.STAGING_PREFIX}*.tmp"), None) is None:
+        return  # the usual case: nothing was interrupted (no journal, no import's staging), found without the writer
     from policy_tracker import store
 
     recovered = store.recover_interrupted(root)
