@@ -260,6 +260,7 @@ def _make_folders(folder: Path) -> list[Path]:
         folder = folder.parent
     for f in reversed(missing):
         f.mkdir()
+        fsync_dir(f.parent)  # the new folder's entry: after a power cut the record is not left in a folder now gone
     return missing
 
 

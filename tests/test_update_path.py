@@ -177,8 +177,15 @@ def test_an_update_syncs_the_new_file_and_its_folder_once_each(
         real(fd)
 
     monkeypatch.setattr(os, "fsync", counted)
+    assert not (ws_dir / "records" / "31").exists()
     result = runner.invoke(app, ["update", "T08", "--region", "上海", "--status", "blocked"])
     assert result.exit_code == 0, result.stderr
-    assert len(synced) == 2  # the new content before its rename (the commit), then the folder holding the rename
+    # the new content before its rename (the commit); the new folders' entries (records/ in the workspace, the
+    # region's in records/); the folder holding the rename
+    assert len(synced) == 4
     assert synced[0].startswith(str(ws_dir / ".ptrack-journal"))
-    assert synced[1] == str(ws_dir / "records" / "31")
+    assert synced[1:] == [str(ws_dir), str(ws_dir / "records"), str(ws_dir / "records" / "31")]
+    synced.clear()
+    result = runner.invoke(app, ["update", "T08", "--region", "上海", "--status", "in_progress"])
+    assert result.exit_code == 0, result.stderr
+    assert len(synced) == 2 and synced[1] == str(ws_dir / "records" / "31")  # the folder exists: nothing more
