@@ -114,7 +114,7 @@ def discard(path: Path) -> None:
 
 def _dumps(data: Any) -> str:
     """Compact JSON, as json.dumps(ensure_ascii=False, separators=(",", ":")) writes it (NaN included), 3× faster."""
-    from pydantic_core import to_json  # here: a listing answered from the index does not load pydantic
+    from pydantic_core import to_json  # here, for the rows written: opening and querying use json (no pydantic)
 
     return to_json(data, inf_nan_mode="constants").decode("utf-8")
 
@@ -216,7 +216,7 @@ class Index:
 
     def _complete(self) -> bool:
         sql = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN (SELECT value FROM json_each(?))"
-        return bool(self.db.execute(sql, (_dumps(_INDEX_NAMES),)).fetchone()[0] == len(_INDEX_NAMES))
+        return bool(self.db.execute(sql, (json.dumps(_INDEX_NAMES),)).fetchone()[0] == len(_INDEX_NAMES))
 
     def close(self) -> None:
         self.db.close()
@@ -446,7 +446,7 @@ class Index:
         if folders is None:
             return self.db.execute(sql.replace("{folders}", "1"), params)
         condition = "folder IN (SELECT value FROM json_each(?))"  # any number of folders, through the folder index
-        return self.db.execute(sql.replace("{folders}", condition), (_dumps(sorted(folders)), *params))
+        return self.db.execute(sql.replace("{folders}", condition), (json.dumps(sorted(folders)), *params))
 
     def records(self, folders: set[str] | None) -> Iterator[RegionRecord]:
         """Whole records, in file order (folder, then file name)."""
@@ -569,7 +569,7 @@ class Index:
         where, params = "1", [at, at, at]
         if folders is not None:
             where = "r.folder IN (SELECT value FROM json_each(?))"
-            params.append(_dumps(sorted(folders)))
+            params.append(json.dumps(sorted(folders)))
         order = "r.folder, r.name"
         if task is not None:
             where += " AND r.task = ?"
@@ -597,7 +597,7 @@ class Index:
         where, params = "1", [at, at]
         if folders is not None:
             where = "r.folder IN (SELECT value FROM json_each(?))"
-            params.insert(0, _dumps(sorted(folders)))
+            params.insert(0, json.dumps(sorted(folders)))
         sql = (
             f"SELECT r.task, r.region FROM records r WHERE {where} AND ("  # noqa: S608 - fixed clauses
             "NOT EXISTS (SELECT 1 FROM history h WHERE h.path = r.path AND h.utc > ?) "
@@ -615,7 +615,7 @@ class Index:
         where, params = "utc > ? AND utc <= ?", [_utc_text(since), _utc_text(until)]
         if folders is not None:
             where += " AND folder IN (SELECT value FROM json_each(?))"
-            params.append(_dumps(sorted(folders)))
+            params.append(json.dumps(sorted(folders)))
         sql = (
             f"SELECT task, region, body FROM history WHERE {where} "  # noqa: S608 - fixed clauses
             "ORDER BY utc DESC, change DESC, folder, name, seq"
