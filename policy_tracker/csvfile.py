@@ -35,8 +35,13 @@ def unneutralise(cell: str) -> str:
     return cell[1:] if _quoted_formula(cell) else cell
 
 
+_NEUTRALISED = frozenset(FORMULA_START) | {"'"}  # the first characters `neutralise` acts on
+
+
 def cell_text(value: object) -> str:
     """A value as a CSV cell: numbers with all their digits, None empty, text that cannot run as a formula."""
+    if type(value) is str and value[:1] not in _NEUTRALISED:  # most cells: nothing to neutralise (a listing's 100,000)
+        return value
     if value is None:
         return ""
     if isinstance(value, float):
