@@ -1584,6 +1584,48 @@ def _progress_json_streamed(
     return render.progress_json_chunks(view, None, records())
 
 
+def _report_records(
+    ws: Workspace,
+    goal: str | None,
+    day: Any,
+    scope: Any,
+    method: str,
+    tolerance: float | None,
+    own: list[TaskProgress],
+    kept: dict[tuple[str, str], Any],
+) -> tuple[Iterator[tuple[TaskProgress, Any]], list[tuple[str, str]]]:
+    """The report's records for a region, streamed task by task in report order (as `_progress_json_streamed`), each
+    assessed as it comes with its record as of the date; and (task, region) of every record that existed then."""
+    import datetime as dt
+
+    from policy_tracker import clock, progress, query, store
+
+    moment = dt.datetime.combine(day, dt.time.max, tzinfo=clock.CHINA)
+    inside = frozenset(query.region_members(ws.regions, scope.code))
+    goal_id = query.find_goal(ws.goals, goal).id if goal is not None else None
+    known = {t.id for t in ws.tasks if goal_id is None or query.serves_goal(t, goal_id)}
+    reported = [(t, r) for t, r in store.region_records_existing(ws.root, inside, moment) if t in known]
+    settings = progress.Settings(tolerance=ws.config.tolerance if tolerance is None else tolerance, method=method)  # type: ignore[arg-type]
+    horizons = tuple(sorted(g.year for g in ws.goals)) or (2030,)
+    national = {t.task.id: t for t in own if t.region == "CN"}
+    ordered = [t.id for t in sorted(ws.tasks, key=lambda t: t.number)]
+
+    def records() -> Iterator[tuple[TaskProgress, Any]]:
+        parts = store.region_records_as_of_by_task(ws.root, inside, moment, ordered)
+        given = 0  # the tasks (in `ordered`) whose national record has been given: it comes before its regions'
+        for row, note in _as_of_rows(ws, parts, goal_id):
+            for task in ordered[given : ordered.index(row.task.id) + 1]:
+                if task in national:
+                    yield national[task], kept.get((task, "CN"))
+            given = max(given, ordered.index(row.task.id) + 1)
+            yield progress.task_progress(row, day, settings, horizons, latest_note=note), row.record
+        for task in ordered[given:]:
+            if task in national:
+                yield national[task], kept.get((task, "CN"))
+
+    return records(), reported
+
+
 def _overview(
     ws: Workspace,
     goal: str | None,
@@ -1776,36 +1818,84 @@ def report(
 
       ptrack report --with ../shanghai --with ../jiangsu -o national.md
     """
-    import datetime as dt
-    import heapq
-
-    from policy_tracker import __version__, clock, progress, query, store
-    from policy_tracker.matrix import build_matrix
-    from policy_tracker.query import instant
-    from policy_tracker.report import ReportInput, build_report
+    from policy_tracker import store
     from policy_tracker.report_md import render_markdown_chunks
 
     ws = _workspace(data)
     others = _others(ws, also)
+    day, model = _report_model(ws, others, goal, region, as_of, since, method, tolerance, lang.value)
+    kind = fmt or _report_format(output)
+    payload: bytes | Iterator[bytes]
+    if kind is ReportFormat.docx:
+        from policy_tracker.report_docx import render_docx
+
+        payload = render_docx(model)
+    elif kind is ReportFormat.html:
+        from policy_tracker.report_html import render_html_chunks
+
+        payload = (text.encode("utf-8") for text in render_html_chunks(model))
+    else:
+        payload = (text.encode("utf-8") for text in render_markdown_chunks(model))
+    if output is None:
+        if kind is ReportFormat.docx and sys.stdout.isatty():
+            raise PtrackError("a Word file cannot be shown on the terminal", fix="Add -o FILE.docx")
+        sys.stdout.buffer.writelines([payload] if isinstance(payload, bytes) else payload)
+        sys.stdout.flush()
+        return
+    store.write_output(output, payload)
+    print(f"Wrote the report as of {day} to {output}", file=sys.stderr)
+
+
+def _report_model(
+    ws: Workspace,
+    others: list[Workspace],
+    goal: str | None,
+    region: str | None,
+    as_of: str | None,
+    since: str | None,
+    method: str,
+    tolerance: float | None,
+    lang: Any,
+    whole: bool = False,
+) -> tuple[Any, Any]:
+    """(as-of day, report.Report) for `report`'s options. A region's records are streamed task by task from the
+    index and assessed once as they come (`_report_records`); `whole`: every record assessed and held first, as
+    the national and roll-up reports are (the tests compare the two)."""
+    import datetime as dt
+    import heapq
+
+    from policy_tracker import __version__, clock, progress, query, store
+    from policy_tracker.matrix import build_matrix, scope_regions
+    from policy_tracker.query import instant
+    from policy_tracker.report import ReportInput, build_report
+
     records: dict[tuple[str, str], Any] = {}  # as they were at the as-of date: the ratings' rationale, next steps
-    day, assessed, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance, others, kept=records)
+    if region is not None and not others and not whole:  # a region's records streamed from the index, task by task
+        columns = frozenset(r.code for r in scope_regions(ws.regions, query.find_region(ws.regions, region)))
+        day, own, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance, kept=records, only=columns)
+        tasks, reported = _report_records(ws, goal, day, scope, method, tolerance, own, records)
+        view = _overview(ws, goal, day, own, scope, method, tolerance, reported)
+    else:
+        day, own, scope, in_scope = _assess(ws, goal, region, as_of, method, tolerance, others, kept=records)
+        tasks, reported = ((t, records.get((t.task.id, t.region))) for t in own), []
+        view = _overview(ws, goal, day, own, scope, method, tolerance)
     since_day = query.parse_day(since, "--since") if since is not None else None
-    changes: list[Any] = []
+    changes: Iterable[Any] = []
     if since_day is not None:
         start, end = (
             dt.datetime.combine(since_day, dt.time.min, tzinfo=clock.CHINA),
             dt.datetime.combine(day, dt.time.max, tzinfo=clock.CHINA),
         )
         changes = progress.history_between(in_scope, start, end)
-        if scope is not None and not others:  # the region records' changes, from the index's history rows
+        if scope is not None and not others:  # the region records' changes, streamed from the index's history rows
             by_id = {t.id: t for t in ws.tasks}
             members = query.region_members(ws.regions, scope.code)
-            found = [
+            found = (
                 (query.RecordRow(by_id[task], region, by_id[task]), entry)
-                for task, region, entry in store.region_changes(ws.root, members, start, end)
+                for task, region, entry in store.region_changes_streamed(ws.root, members, start, end)
                 if task in by_id
-            ]
-            changes = list(heapq.merge(changes, found, key=lambda c: (instant(c[1].at), c[1].change), reverse=True))
+            )
+            changes = heapq.merge(changes, found, key=lambda c: (instant(c[1].at), c[1].change), reverse=True)
     document = ws.config.document
     definitions = [t for t in ws.tasks if goal is None or query.serves_goal(t, query.find_goal(ws.goals, goal).id)]
     model = build_report(
@@ -1819,38 +1909,18 @@ def report(
             goals=[g for g in ws.goals if goal is None or g.id == goal],
             chapters=ws.chapters,
             regions=ws.regions,
-            tasks=assessed,
+            tasks=tasks,
             changes=changes,
             since=since_day,
             tolerance=ws.config.tolerance if tolerance is None else tolerance,
             method=method,
-            matrix=build_matrix(definitions, ws.regions, scope, assessed) if scope is not None else None,
+            matrix=build_matrix(definitions, ws.regions, scope, own, reported=reported) if scope is not None else None,
             definitions=definitions,
-            records=records,
-            overview=_overview(ws, goal, day, assessed, scope, method, tolerance),
+            overview=view,
         ),
-        lang.value,
+        lang,
     )
-    kind = fmt or _report_format(output)
-    payload: bytes | Iterator[bytes]
-    if kind is ReportFormat.docx:
-        from policy_tracker.report_docx import render_docx
-
-        payload = render_docx(model)
-    elif kind is ReportFormat.html:
-        from policy_tracker.report_html import render_html
-
-        payload = render_html(model).encode("utf-8")
-    else:
-        payload = (text.encode("utf-8") for text in render_markdown_chunks(model))
-    if output is None:
-        if kind is ReportFormat.docx and sys.stdout.isatty():
-            raise PtrackError("a Word file cannot be shown on the terminal", fix="Add -o FILE.docx")
-        sys.stdout.buffer.writelines([payload] if isinstance(payload, bytes) else payload)
-        sys.stdout.flush()
-        return
-    store.write_output(output, payload)
-    print(f"Wrote the report as of {day} to {output}", file=sys.stderr)
+    return day, model
 
 
 def _report_format(output: Path | None) -> ReportFormat:

@@ -7,7 +7,10 @@ report_docx) only render this model: adding a format never touches the numbers, 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import itertools
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -74,10 +77,11 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Table:
-    """A table: `header` and `rows` of cells; `widths` are relative column widths for page layouts."""
+    """A table: `header` and `rows` of cells; `widths` are relative column widths for page layouts. The rows of a
+    long table are read as they are written (`SpooledRows`, a stream): a renderer goes through them once, in order."""
 
     header: Sequence[str]
-    rows: Sequence[Sequence[Cell]]
+    rows: Iterable[Sequence[Cell]]
     widths: Sequence[float] = ()
     tones: Sequence[Sequence[str]] = ()  # per cell, parallel to rows: good, ok, bad, info, muted, none (empty: none)
 
@@ -128,6 +132,8 @@ class MetaItem:
 
 @dataclass
 class Report:
+    """The report; its long tables' rows stay in a temporary database (`Spool`) until a renderer writes them."""
+
     title: str
     lang: Lang
     meta: list[MetaItem]
@@ -150,15 +156,16 @@ class ReportInput:
     goals: Sequence[Goal]
     chapters: Sequence[Chapter]
     regions: Sequence[Region]
-    tasks: Sequence[TaskProgress]
-    changes: Sequence[tuple[RecordRow, HistoryEntry]]
+    # every assessed record in scope in report order (task, then the national record, then region), with the record
+    # as of the date (its rating's rationale and next steps); streamed once, never held (see Spool)
+    tasks: Iterable[tuple[TaskProgress, Task | RegionRecord | None]]
+    changes: Iterable[tuple[RecordRow, HistoryEntry]]  # newest first, streamed once
     since: dt.date | None
     tolerance: float
     method: str
     overview: Overview  # the assessment's coverage, counts and sentences (computed in progress.py, never here)
     matrix: Matrix | None = None
     definitions: Sequence[Task] = ()  # the tasks in scope, so that a task without a record still has its row
-    records: Mapping[tuple[str, str], Task | RegionRecord] = field(default_factory=dict)  # as of the date, by (task, region)
 
 
 def _t(zh: str, en: str, lang: Lang) -> str:
@@ -224,8 +231,117 @@ def _figure(number: str, x: Baseline | Observation) -> str:
 METHOD_LABELS = {"linear": ("线性（时间进度）", "linear"), "cagr": ("年均增速比", "cagr")}
 
 
+class SpooledRows:
+    """The rows of one kind (and of some tasks) from the spool, in report order, read as they are iterated."""
+
+    def __init__(self, spool: Spool, kind: str, tasks: Sequence[str] | None = None) -> None:
+        self.spool, self.kind, self.tasks = spool, kind, tasks
+
+    def __iter__(self) -> Iterator[list[str]]:
+        sql, params = "SELECT cells FROM rows WHERE kind = ?", [self.kind]
+        if self.tasks is not None:
+            sql += " AND task IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(list(self.tasks)))
+        for (cells,) in self.spool.db.execute(sql + " ORDER BY rank, key, seq", params):
+            yield json.loads(cells)
+
+
+class Spool:
+    """Table rows made as the records stream by, kept in a private temporary SQLite database (on disk, deleted
+    when closed): each record is assessed once, and no table of a national report is ever held in memory."""
+
+    BATCH = 1000
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect("")  # "": SQLite's private temporary database, spilled to disk beyond its cache
+        self.db.execute(
+            "CREATE TABLE rows(kind TEXT NOT NULL, task TEXT NOT NULL, rank INTEGER NOT NULL, key TEXT NOT NULL, "
+            "seq INTEGER NOT NULL, cells TEXT NOT NULL)"
+        )
+        self.pending: list[tuple[str, str, int, str, int, str]] = []
+        self.seq = 0
+        self.counts: dict[str, int] = {}
+
+    def add(self, kind: str, task: str, cells: Sequence[str], order: tuple[int, str] = (0, "")) -> None:
+        """Spool a row of a table of `kind`; its rows are read back by `order`, then as they were added."""
+        self.seq += 1
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.pending.append((kind, task, *order, self.seq, json.dumps(list(cells), ensure_ascii=False)))
+        if len(self.pending) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        self.db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?)", self.pending)
+        self.pending.clear()
+
+    def done(self) -> None:
+        self.flush()
+        self.db.execute("CREATE INDEX rows_kind ON rows(kind, rank, key, seq)")
+
+    def rows(self, kind: str, tasks: Sequence[str] | None = None) -> SpooledRows:
+        return SpooledRows(self, kind, tasks)
+
+
+@dataclass
+class Tally:
+    """What the report counts of every record in scope, made in the one pass that spools the tables' rows."""
+
+    records: int = 0
+    regions: set[str] = field(default_factory=set)
+    statuses: dict[str, int] = field(default_factory=dict)
+    data: dict[str, int] = field(default_factory=dict)
+    assessments: dict[str, int] = field(default_factory=dict)
+    flagged: set[tuple[int, int, str]] = field(default_factory=set)  # (rank, task number, task id) of the exceptions
+    issues: int = 0
+    own: dict[str, tuple[TaskProgress, str]] = field(default_factory=dict)  # the scope's own records and rationales
+    firsts: list[TaskProgress] = field(default_factory=list)  # the first record of each task: its roll-ups
+    by_task: dict[str, dict[str, int]] = field(default_factory=dict)  # records by what their data say, per task
+    sources: dict[str, int] = field(default_factory=dict)
+
+
+def _exception_rank(reasons: list[str]) -> int:
+    return 0 if "blocked" in reasons else 1 if "lagging" in reasons else 2  # progress.exceptions' order
+
+
+def _spool(r: ReportInput, lang: Lang, spool: Spool) -> Tally:
+    """Go through the records once: count what the report counts, and spool the rows of its long tables."""
+    tally = Tally(statuses=status_counts([]), data=dict.fromkeys(TASK_LABELS, 0), assessments=dict.fromkeys(TASK_LABELS, 0))
+    own = r.region.code if r.region else "CN"
+    for t, record in r.tasks:
+        tally.records += 1
+        tally.regions.add(t.region)
+        tally.statuses[t.status] += 1
+        tally.data[t.data] += 1
+        tally.assessments[t.assessment] += 1
+        per_task = tally.by_task.get(t.task.id)
+        if per_task is None:
+            tally.firsts.append(t)
+            per_task = tally.by_task[t.task.id] = dict.fromkeys(TASK_LABELS, 0)
+        per_task[t.data] += 1
+        if t.region == own:
+            rationale = record.rating.rationale if record is not None and record.rating else "—"
+            tally.own[t.task.id] = (t, rationale)
+        for _, reasons in exceptions([t]):
+            rank = _exception_rank(reasons)
+            tally.flagged.add((rank, t.task.number, t.task.id))
+            tally.issues += 1
+            order = (rank * 1000 + t.task.number, t.region)  # progress.exceptions' order: rank, task, region
+            spool.add("issue", t.task.id, _exception_row(r, t, reasons, lang), order)
+        if record is not None and record.next_steps:
+            spool.add("next", t.task.id, [_task(t.task, lang), _region(r.regions, t.region, lang), record.next_steps])
+        spool.add("rollup", t.task.id, _rollup_row(t, lang, r.regions))
+        _indicator_rows(r, t, lang, spool, tally.sources)
+    spool.done()
+    return tally
+
+
 def build_report(r: ReportInput, lang: Lang = "both") -> Report:
-    """The report's content in `lang`: every sentence, table and chart, ready for any renderer."""
+    """The report's content in `lang`: every sentence, table and chart, ready for any renderer.
+
+    The records are gone through once (`r.tasks` is a stream): their counts are kept, the rows of the long tables
+    (issues, next steps, roll-ups, indicators) spooled to a temporary database that the renderer reads back."""
+    spool = Spool()
+    tally = _spool(r, lang, spool)
     scope = (
         _t(f"{r.region.zh}及其所辖", f"{r.region.en} and the regions inside it", lang)
         if r.region
@@ -243,20 +359,26 @@ def build_report(r: ReportInput, lang: Lang = "both") -> Report:
             f"({_t('方法', 'method', lang)}: {method}, {_t('容差', 'tolerance', lang)} ±{r.tolerance * 100:g}{points})",
         ),
     ]
-    sections = [_headline(r, lang), _overview(r, lang), _task_table(r, lang), _exceptions(r, lang), *_next_steps(r, lang)]
+    sections = [
+        _headline(r, lang),
+        _overview(r, tally, lang),
+        _task_table(r, tally, lang),
+        _exceptions(tally, spool, lang),
+        *_next_steps(spool, lang),
+    ]
     if r.matrix is not None:
         sections.append(_matrix(r.matrix, lang))
-    sections.append(_charts(r, lang))
+    sections.append(_charts(r, tally, lang))
     for goal in r.goals:
-        rollups = by_component(by_goal(r.tasks, goal).tasks, goal) if goal.components else []
+        rollups = by_component(by_goal(tally.firsts, goal).tasks, goal) if goal.components else []
         if not rollups:  # a goal without components is in the summary; its tasks are under the chapters
             continue
         sections.append(Section(f"{goal.id} · {_t(goal.headline_zh, goal.headline_en, lang)}"))
-        sections += [_rollup_section(rollup, lang, r.regions) for rollup in rollups]
+        sections += [_rollup_section(rollup, tally, spool, lang) for rollup in rollups]
     sections.append(Section(_t("按章节", "By chapter", lang)))
-    sections += [_rollup_section(rollup, lang, r.regions) for rollup in by_chapter(r.tasks, r.chapters)]
+    sections += [_rollup_section(rollup, tally, spool, lang) for rollup in by_chapter(tally.firsts, r.chapters)]
     sections += _regions(r, lang)
-    sections += [*_indicators(r, lang), _changes(r, lang), _methodology(r, lang)]
+    sections += [*_indicators(tally, spool, lang), _changes(r, lang), _methodology(r, lang)]
     title = _t(r.title_zh + " 落实进展报告", "Progress report: " + r.title_en, lang)
     return Report(title=title, lang=lang, meta=meta, sections=sections)
 
@@ -268,22 +390,19 @@ def _count_phrase(counts: Mapping[str, int], labels: dict[str, tuple[str, str]],
     return ", ".join(f"{labels[k][1]} {n}" for k, n in counts.items() if n)
 
 
-def _overview_text(r: ReportInput, language: str) -> str:
+def _overview_text(r: ReportInput, tally: Tally, language: str) -> str:
     """The overview's sentences in one language ("zh" or "en"): counts the assessment made, nothing new."""
-    own = r.region.code if r.region else "CN"
-    defined = len(r.definitions) or len({t.task.id for t in r.tasks})
-    reported = len({t.task.id for t in r.tasks if t.region == own})
-    regions = len({t.region for t in r.tasks})
-    statuses = {k: n for k, n in status_counts(r.tasks).items() if n}
-    assessments = dict.fromkeys(TASK_LABELS, 0)
-    for t in r.tasks:
-        assessments[t.assessment] += 1
-    found = exceptions(r.tasks)
-    named = "、".join(dict.fromkeys(t.task.id for t, _ in found))
+    defined = len(r.definitions) or len(tally.by_task)
+    reported = len(tally.own)
+    regions = len(tally.regions)
+    statuses = {k: n for k, n in tally.statuses.items() if n}
+    assessments = tally.assessments
+    found = tally.issues
+    named = "、".join(dict.fromkeys(task for _, _, task in sorted(tally.flagged)))
     day = r.as_of.isoformat()
     if language == "zh":
         where = f"{r.region.zh}及其所辖" if r.region else "全国"
-        text = f"截至{day}，{where}共有{len(r.tasks)}条任务落实记录" + (f"，涉及{regions}个地区" if regions > 1 else "")
+        text = f"截至{day}，{where}共有{tally.records}条任务落实记录" + (f"，涉及{regions}个地区" if regions > 1 else "")
         text += f"；{defined}项任务中，本级已报送{reported}项" + (
             f"、未报送{defined - reported}项。" if defined > reported else "。"
         )
@@ -291,12 +410,12 @@ def _overview_text(r: ReportInput, language: str) -> str:
             text += f"按状态：{_count_phrase(statuses, STATUS_LABELS, 'zh')}。"
             text += f"按数据评估：{_count_phrase(assessments, TASK_LABELS, 'zh')}。"
         if found:
-            text += f"需关注{len(found)}条记录（{named}），详见“存在问题”。"
-        elif r.tasks:
+            text += f"需关注{found}条记录（{named}），详见“存在问题”。"
+        elif tally.records:
             text += "没有滞后、受阻、数据过期或评级与数据不一致的记录。"
         return text
     where = f"in {r.region.en} and the regions inside it" if r.region else "nationally"
-    text = f"As of {day}, {where} there are {len(r.tasks)} task records" + (f" from {regions} regions" if regions > 1 else "")
+    text = f"As of {day}, {where} there are {tally.records} task records" + (f" from {regions} regions" if regions > 1 else "")
     text += f"; of the {defined} tasks, {reported} have a record at this level" + (
         f" and {defined - reported} are not reported. " if defined > reported else ". "
     )
@@ -304,37 +423,34 @@ def _overview_text(r: ReportInput, language: str) -> str:
         text += f"By status: {_count_phrase(statuses, STATUS_LABELS, 'en')}. "
         text += f"By what the numbers say: {_count_phrase(assessments, TASK_LABELS, 'en')}. "
     if found:
-        needs = "1 record needs" if len(found) == 1 else f"{len(found)} records need"
+        needs = "1 record needs" if found == 1 else f"{found} records need"
         text += f"{needs} attention ({named.replace('、', ', ')}): see Issues."
-    elif r.tasks:
+    elif tally.records:
         text += "No record is lagging, blocked, stale or rated against its numbers."
     return text.strip()
 
 
-def _overview(r: ReportInput, lang: Lang) -> Section:
+def _overview(r: ReportInput, tally: Tally, lang: Lang) -> Section:
     """总体情况: the numbers in plain sentences a secretary can paste into a briefing, then the count tables."""
-    section = _summary(r, lang)
+    section = _summary(r, tally, lang)
     section.title = _t("总体情况", "Overview", lang)
     languages = ["zh", "en"] if lang == "both" else [lang]
-    section.blocks[0:0] = [Paragraph(_overview_text(r, language)) for language in languages]
+    section.blocks[0:0] = [Paragraph(_overview_text(r, tally, language)) for language in languages]
     return section
 
 
-def _task_table(r: ReportInput, lang: Lang) -> Section:
+def _task_table(r: ReportInput, tally: Tally, lang: Lang) -> Section:
     """The tasks at the scope's own level: status, what the numbers say, the reviewer's rating and why; 未报送 if none."""
     own = r.region.code if r.region else "CN"
-    by_task = {t.task.id: t for t in r.tasks if t.region == own}
-    definitions = list(r.definitions) or sorted({t.task.id: t.task for t in r.tasks}.values(), key=lambda x: x.number)
+    definitions = list(r.definitions) or sorted((t.task for t in tally.firsts), key=lambda x: x.number)
     rows: list[list[Cell]] = []
     tones: list[list[str]] = []
     for task in definitions:
-        t = by_task.get(task.id)
-        record = r.records.get((task.id, own))
-        if t is None:
+        if task.id not in tally.own:
             rows.append([_task(task, lang), _label({"x": NOT_REPORTED}, "x", lang), "—", "—", "—"])
             tones.append(["muted", "muted", "muted", "muted", "muted"])
             continue
-        rationale = record.rating.rationale if record is not None and record.rating else "—"
+        t, rationale = tally.own[task.id]
         rows.append(
             [
                 _task(task, lang),
@@ -369,16 +485,14 @@ def _headline(r: ReportInput, lang: Lang) -> Section:
     return Section(_t("要点", "Headline", lang), blocks=[Paragraph(line) for line in lines])
 
 
-def _summary(r: ReportInput, lang: Lang) -> Section:
+def _summary(r: ReportInput, tally: Tally, lang: Lang) -> Section:
     blocks: list[Block] = [
         Table(
             _cols(lang, ("状态", "Status"), ("记录数", "Records")),
-            [[_label(STATUS_LABELS, s, lang), str(n)] for s, n in status_counts(r.tasks).items()],
+            [[_label(STATUS_LABELS, s, lang), str(n)] for s, n in tally.statuses.items()],
         )
     ]
-    data_counts = dict.fromkeys(TASK_LABELS, 0)
-    for t in r.tasks:
-        data_counts[t.data] += 1
+    data_counts = tally.data
     blocks.append(
         Table(
             _cols(lang, ("数据", "Data"), ("记录数", "Records")),
@@ -422,33 +536,28 @@ def _milestone_text(c: ComponentSummary, lang: Lang) -> str:
     return " · ".join(f"{_t(m.zh, m.en, lang)} {m.n}" for m in c.milestones if m.n) or "—"
 
 
-def _exceptions(r: ReportInput, lang: Lang) -> Section:
+def _exception_row(r: ReportInput, t: TaskProgress, reasons: list[str], lang: Lang) -> list[str]:
+    return [_task(t.task, lang), _region(r.regions, t.region, lang), _reasons(t, reasons, lang), t.latest_note or "—"]
+
+
+def _exceptions(tally: Tally, spool: Spool, lang: Lang) -> Section:
+    """存在问题: blocked first, then lagging, then the rest (`progress.exceptions`' order), each by task and region."""
     section = Section(_t("存在问题", "Issues", lang))
-    found = exceptions(r.tasks)
-    if not found:
+    if not tally.issues:
         text = _t("无滞后、受阻、数据过期或评估分歧的记录。", "No record is lagging, blocked, stale or in disagreement.", lang)
         section.blocks.append(Paragraph(text))
         return section
-    rows: list[list[Cell]] = [
-        [_task(t.task, lang), _region(r.regions, t.region, lang), _reasons(t, reasons, lang), t.latest_note or "—"]
-        for t, reasons in found
-    ]
     header = _cols(lang, ("任务", "Task"), ("地区", "Region"), ("问题", "Issue"), ("最新说明", "Latest note"))
-    section.blocks.append(Table(header, rows, (3, 2, 2, 4)))
+    section.blocks.append(Table(header, spool.rows("issue"), (3, 2, 2, 4)))
     return section
 
 
-def _next_steps(r: ReportInput, lang: Lang) -> list[Section]:
+def _next_steps(spool: Spool, lang: Lang) -> list[Section]:
     """下一步: what each record says will be done next (ptrack update --next); no section when none says."""
-    rows: list[list[Cell]] = []
-    for t in r.tasks:
-        record = r.records.get((t.task.id, t.region))
-        if record is not None and record.next_steps:
-            rows.append([_task(t.task, lang), _region(r.regions, t.region, lang), record.next_steps])
-    if not rows:
+    if not spool.counts.get("next"):
         return []
     header = _cols(lang, ("任务", "Task"), ("地区", "Region"), ("下一步", "Next steps"))
-    return [Section(_t("下一步", "Next steps", lang), blocks=[Table(header, rows, (3, 1.6, 5))])]
+    return [Section(_t("下一步", "Next steps", lang), blocks=[Table(header, spool.rows("next"), (3, 1.6, 5))])]
 
 
 def _matrix(m: Matrix, lang: Lang) -> Section:
@@ -486,9 +595,9 @@ def _reasons(t: TaskProgress, reasons: list[str], lang: Lang) -> str:
     return "; ".join(shown)
 
 
-def _charts(r: ReportInput, lang: Lang) -> Section:
+def _charts(r: ReportInput, tally: Tally, lang: Lang) -> Section:
     blocks: list[Block] = []
-    shown = [(s, n) for s, n in status_counts(r.tasks).items() if n]
+    shown = [(s, n) for s, n in tally.statuses.items() if n]
     if len(shown) > 1:  # a pie of one slice says nothing a sentence does not
         blocks.append(
             Chart(
@@ -537,25 +646,30 @@ def _charts(r: ReportInput, lang: Lang) -> Section:
     return Section(_t("图表", "Charts", lang), blocks=blocks)
 
 
-def _rollup_section(rollup: Rollup, lang: Lang, regions: Sequence[Region]) -> Section:
-    counts = " · ".join(f"{_label(TASK_LABELS, k, lang)} {n}" for k, n in rollup.counts().items() if n)
-    rows: list[list[Cell]] = []
-    for t in rollup.tasks:
-        flag = t.contradiction
-        rows.append(
-            [
-                _task(t.task, lang),
-                _region(regions, t.region, lang),
-                _label(STATUS_LABELS, t.status, lang),
-                _label(TASK_LABELS, t.data, lang) + (f" ({_t(CONTRADICTION_ZH[flag], flag, lang)})" if flag else ""),
-                _rating(t.rating, lang),
-                _region(regions, t.owner, lang),
-            ]
-        )
+def _rollup_row(t: TaskProgress, lang: Lang, regions: Sequence[Region]) -> list[str]:
+    flag = t.contradiction
+    return [
+        _task(t.task, lang),
+        _region(regions, t.region, lang),
+        _label(STATUS_LABELS, t.status, lang),
+        _label(TASK_LABELS, t.data, lang) + (f" ({_t(CONTRADICTION_ZH[flag], flag, lang)})" if flag else ""),
+        _rating(t.rating, lang),
+        _region(regions, t.owner, lang),
+    ]
+
+
+def _rollup_section(rollup: Rollup, tally: Tally, spool: Spool, lang: Lang) -> Section:
+    """A roll-up of `tally.firsts` (one record per task): its tasks' records counted and listed from the spool."""
+    tasks = [t.task.id for t in rollup.tasks]
+    totals = dict.fromkeys(TASK_LABELS, 0)
+    for task in tasks:
+        for k, n in tally.by_task[task].items():
+            totals[k] += n
+    counts = " · ".join(f"{_label(TASK_LABELS, k, lang)} {n}" for k, n in totals.items() if n)
     header = _cols(
         lang, ("任务", "Task"), ("地区", "Region"), ("状态", "Status"), ("数据", "Data"), ("评级", "Rating"), ("牵头", "Owner")
     )
-    table = Table(header, rows, (5, 2, 1.3, 2.5, 1, 1.5))
+    table = Table(header, spool.rows("rollup", tasks), (5, 2, 1.3, 2.5, 1, 1.5))
     return Section(_t(rollup.label_zh, rollup.label_en, lang), level=3, blocks=[table], figure=counts)
 
 
@@ -604,52 +718,52 @@ def _share(value: float | None) -> str:
     return "—" if value is None else format_share(value)
 
 
-def _indicators(r: ReportInput, lang: Lang) -> list[Section]:
+def _indicator_rows(r: ReportInput, t: TaskProgress, lang: Lang, spool: Spool, sources: dict[str, int]) -> None:
+    """Spool a record's rows of the indicator table, the earlier milestones and the year to date; number its
+    sources in the order they first appear (a table cell never holds an address)."""
+    names = {i.id: i for i in t.task.indicators}
+    for p in t.indicators:
+        ind = names[p.indicator]
+        name = f"{_t(ind.name_zh, ind.name_en, lang)} ({ind.unit})"
+        where = f"{t.task.id} {_region(r.regions, t.region, lang)}" if t.region != "CN" else t.task.id
+        for m in p.milestones:
+            obs = m.observation
+            seen = _figure(f"{obs.qualifier or ''}{_num(obs.value)}", obs) if obs else "—"
+            value = _num(m.target.value) if m.target.value is not None else m.target.value_text or ""
+            when = target_when(m.target)
+            target = f"{m.target.comparator or ''}{value} ({when}; {plan_text(m.target.target_from, m.target.issued, lang)})"
+            spool.add("milestone", t.task.id, [where, name, target, seen, _label(OUTCOME_LABELS, m.outcome, lang)])
+        for y in p.year_to_date:
+            target = f"{_num(y.target.value)} ({plan_text(y.target.target_from, y.target.issued, lang)})" if y.target else "—"
+            done = f"{_share(y.completion)} / {_share(y.share_of_year)}"
+            label = _label(ASSESSMENT_LABELS, y.label, lang)
+            spool.add("ytd", t.task.id, [where, name, y.observation.period or "", _num(y.observation.value), target, done, label])
+        if p.latest is None and p.baseline is None:
+            continue
+        figure = p.latest or p.baseline  # issue 9 (data): publisher and document first, the address after
+        number = ""
+        if figure is not None:
+            text = source_text(figure.publisher, None, short_address(figure.source))
+            number = f"[{sources.setdefault(text, len(sources) + 1)}]"
+        shown = f"{_share(p.progress_raw)} / {_share(p.expected)}" if p.progress_raw is not None else "—"
+        row = [
+            where,
+            name,
+            _figure(_num(p.baseline.value), p.baseline) if p.baseline else "—",
+            _figure(f"{p.latest.qualifier or ''}{_num(p.latest.value)}", p.latest) if p.latest else "—",
+            _target_text(p, lang),
+            shown,
+            _anticipated(p, lang),
+            _label(ASSESSMENT_LABELS, p.assessment, lang) + (f" · {_t('数据过期', 'stale', lang)}" if p.stale else ""),
+            number,
+        ]
+        spool.add("indicator", t.task.id, row)
+
+
+def _indicators(tally: Tally, spool: Spool, lang: Lang) -> list[Section]:
     """The indicator table, the earlier milestones apart, then the sources numbered in a list (a table cell never
     holds an address)."""
-    rows: list[list[Cell]] = []
-    milestones: list[list[Cell]] = []
-    year_to_date: list[list[Cell]] = []
-    sources: dict[str, int] = {}
-    for t in r.tasks:
-        names = {i.id: i for i in t.task.indicators}
-        for p in t.indicators:
-            ind = names[p.indicator]
-            name = f"{_t(ind.name_zh, ind.name_en, lang)} ({ind.unit})"
-            where = f"{t.task.id} {_region(r.regions, t.region, lang)}" if t.region != "CN" else t.task.id
-            for m in p.milestones:
-                obs = m.observation
-                seen = _figure(f"{obs.qualifier or ''}{_num(obs.value)}", obs) if obs else "—"
-                value = _num(m.target.value) if m.target.value is not None else m.target.value_text or ""
-                when = target_when(m.target)
-                target = f"{m.target.comparator or ''}{value} ({when}; {plan_text(m.target.target_from, m.target.issued, lang)})"
-                milestones.append([where, name, target, seen, _label(OUTCOME_LABELS, m.outcome, lang)])
-            for y in p.year_to_date:
-                target = f"{_num(y.target.value)} ({plan_text(y.target.target_from, y.target.issued, lang)})" if y.target else "—"
-                done = f"{_share(y.completion)} / {_share(y.share_of_year)}"
-                label = _label(ASSESSMENT_LABELS, y.label, lang)
-                year_to_date.append([where, name, y.observation.period or "", _num(y.observation.value), target, done, label])
-            if p.latest is None and p.baseline is None:
-                continue
-            figure = p.latest or p.baseline  # issue 9 (data): publisher and document first, the address after
-            number = ""
-            if figure is not None:
-                text = source_text(figure.publisher, None, short_address(figure.source))
-                number = f"[{sources.setdefault(text, len(sources) + 1)}]"
-            shown = f"{_share(p.progress_raw)} / {_share(p.expected)}" if p.progress_raw is not None else "—"
-            rows.append(
-                [
-                    where,
-                    name,
-                    _figure(_num(p.baseline.value), p.baseline) if p.baseline else "—",
-                    _figure(f"{p.latest.qualifier or ''}{_num(p.latest.value)}", p.latest) if p.latest else "—",
-                    _target_text(p, lang),
-                    shown,
-                    _anticipated(p, lang),
-                    _label(ASSESSMENT_LABELS, p.assessment, lang) + (f" · {_t('数据过期', 'stale', lang)}" if p.stale else ""),
-                    number,
-                ]
-            )
+    sources = tally.sources
     header = _cols(
         lang,
         ("任务/地区", "Task/region"),
@@ -670,8 +784,8 @@ def _indicators(r: ReportInput, lang: Lang) -> list[Section]:
         "their trend only. Source numbers refer to the Sources section.",
         lang,
     )
-    blocks: list[Block] = [Paragraph(note), Table(header, rows, (1.3, 3, 1.8, 1.8, 3, 1.6, 2.4, 1.4, 0.8))]
-    if milestones:
+    blocks: list[Block] = [Paragraph(note), Table(header, spool.rows("indicator"), (1.3, 3, 1.8, 1.8, 3, 1.6, 2.4, 1.4, 0.8))]
+    if spool.counts.get("milestone"):
         m_header = _cols(
             lang,
             ("任务/地区", "Task/region"),
@@ -681,8 +795,8 @@ def _indicators(r: ReportInput, lang: Lang) -> list[Section]:
             ("结果", "Outcome"),
         )
         title = _t("早期节点目标（不计入进展）", "Earlier milestones (not progress toward the goal)", lang)
-        blocks += [Paragraph(title), Table(m_header, milestones, (1.3, 3, 4, 2, 1.2))]
-    if year_to_date:
+        blocks += [Paragraph(title), Table(m_header, spool.rows("milestone"), (1.3, 3, 4, 2, 1.2))]
+    if spool.counts.get("ytd"):
         y_header = _cols(
             lang,
             ("任务/地区", "Task/region"),
@@ -694,7 +808,7 @@ def _indicators(r: ReportInput, lang: Lang) -> list[Section]:
             ("评估", "Assessment"),
         )
         title = _t("时序进度：年内累计对照年度目标", "Year to date: against the annual target at the share of the year", lang)
-        blocks += [Paragraph(title), Table(y_header, year_to_date, (1.3, 3, 1.6, 1.2, 3, 1.6, 1.4))]
+        blocks += [Paragraph(title), Table(y_header, spool.rows("ytd"), (1.3, 3, 1.6, 1.2, 3, 1.6, 1.4))]
     listed = Table(
         _cols(lang, ("编号", "No."), ("来源（发布单位、文件，网址）", "Source (publisher, document, address)")),
         [[f"[{n}]", text] for text, n in sources.items()],
@@ -713,19 +827,23 @@ def _changes(r: ReportInput, lang: Lang) -> Section:
         text = _t("使用 --since 日期 列出该日以来的变更。", "Use --since DATE to list the changes since a date.", lang)
         section.blocks.append(Paragraph(text))
         return section
-    if not r.changes:
+    changes = iter(r.changes)
+    first = list(itertools.islice(changes, 1))
+    if not first:
         section.blocks.append(Paragraph(_t("此期间无变更。", "No change in this period.", lang)))
         return section
-    rows: list[list[Cell]] = []
-    for row, entry in r.changes:
-        what = _change_lines(entry, row.task, r.regions, lang)
-        source = short_address(entry.source) if entry.source else None  # never a percent-encoded address in a cell
-        why = "; ".join(x for x in (_tool_note(entry.note, lang) if entry.note else None, source) if x)
-        record = f"{row.task.id} {_region(r.regions, row.region, lang)}"
-        rows.append([f"{minute_text(instant(entry.at))} {ZONE_LABEL}", entry.by, record, "\n".join(what), why])
+    rows = (_change_row(row, entry, r.regions, lang) for row, entry in itertools.chain(first, changes))  # as written
     header = _cols(lang, ("时间", "When"), ("人员", "Who"), ("记录", "Record"), ("变更", "What"), ("原因", "Why"))
     section.blocks.append(Table(header, rows, (1.5, 1.3, 1.6, 3, 2.6)))
     return section
+
+
+def _change_row(row: RecordRow, entry: HistoryEntry, regions: Sequence[Region], lang: Lang) -> list[Cell]:
+    what = _change_lines(entry, row.task, regions, lang)
+    source = short_address(entry.source) if entry.source else None  # never a percent-encoded address in a cell
+    why = "; ".join(x for x in (_tool_note(entry.note, lang) if entry.note else None, source) if x)
+    record = f"{row.task.id} {_region(regions, row.region, lang)}"
+    return [f"{minute_text(instant(entry.at))} {ZONE_LABEL}", entry.by, record, "\n".join(what), why]
 
 
 FIELD_LABELS = {

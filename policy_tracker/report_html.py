@@ -7,6 +7,7 @@ A thin renderer of report.Report: it lays out what the model holds and computes 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from html import escape
 
 from policy_tracker.report import Cell, Chart, Paragraph, Report, Section, Share, Table
@@ -78,24 +79,24 @@ def _cell(cell: Cell) -> str:
     return _text(cell)
 
 
-def _table(table: Table) -> str:
+def _table(table: Table) -> Iterator[str]:
+    """The table's lines (joined by newlines in the page), its rows as they come."""
     compact = not table.widths and len(table.header) <= 3  # a small count table: as wide as it needs
     wide = len(table.header) > 8  # many narrow columns: smaller headers, so that a word fits its column
-    out = ['<table class="compact">' if compact else '<table class="wide">' if wide else "<table>"]
+    yield '<table class="compact">' if compact else '<table class="wide">' if wide else "<table>"
     if table.widths:
         total = sum(table.widths)
-        out.append("<colgroup>" + "".join(f'<col style="width:{w / total * 100:.1f}%">' for w in table.widths) + "</colgroup>")
-    out.append("<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in table.header) + "</tr></thead>")
-    out.append("<tbody>")
+        yield "<colgroup>" + "".join(f'<col style="width:{w / total * 100:.1f}%">' for w in table.widths) + "</colgroup>"
+    yield "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in table.header) + "</tr></thead>"
+    yield "<tbody>"
     for i, row in enumerate(table.rows):
         tones = table.tones[i] if i < len(table.tones) else ()
         cells = (
             f'<td class="t-{tones[j]}">{_cell(c)}</td>' if j < len(tones) and tones[j] != "none" else f"<td>{_cell(c)}</td>"
             for j, c in enumerate(row)
         )
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
-    return "\n".join(out)
+        yield "<tr>" + "".join(cells) + "</tr>"
+    yield "</tbody></table>"
 
 
 def _colour(chart: Chart, i: int) -> str:
@@ -231,10 +232,30 @@ def _toc(report: Report, anchors: list[str], title: str) -> str:
 
 def render_html(report: Report) -> str:
     """One HTML document with everything inline; user text is escaped everywhere."""
+    return "".join(render_html_chunks(report))
+
+
+def render_html_chunks(report: Report) -> Iterator[str]:
+    """`render_html` a part at a time (a few hundred lines): a long table is never held whole."""
+    part: list[str] = []
+    for line in _lines(report):
+        part.append(line)
+        if len(part) >= LINES_AT_ONCE:
+            yield "\n".join(part) + "\n"
+            part = []
+    if part:
+        yield "\n".join(part) + "\n"
+
+
+LINES_AT_ONCE = 500
+
+
+def _lines(report: Report) -> Iterator[str]:
+    """The page's lines, each followed by a newline."""
     lang = {"zh": "zh-CN", "en": "en", "both": "zh-CN"}[report.lang]
     toc_title = {"zh": "目录", "en": "Contents", "both": "目录 Contents"}[report.lang]
     anchors = [f"s{i + 1}" for i in range(len(report.sections))]
-    out = [
+    yield from [
         "<!DOCTYPE html>",
         f'<html lang="{lang}">',
         "<head>",
@@ -250,24 +271,23 @@ def render_html(report: Report) -> str:
     ]
     for item in report.meta:
         value = f"<strong>{escape(item.value)}</strong>" if item.strong else escape(item.value)
-        out.append(f"<dt>{escape(item.label)}</dt><dd>{value}</dd>")
-    out += ["</dl>", "</header>", _toc(report, anchors, toc_title), "<main>"]
+        yield f"<dt>{escape(item.label)}</dt><dd>{value}</dd>"
+    yield from ["</dl>", "</header>", _toc(report, anchors, toc_title), "<main>"]
     open_section = False
     for section, anchor in zip(report.sections, anchors, strict=True):
         if section.level == 2:
             if open_section:
-                out.append("</section>")
-            out.append('<section class="annex">' if section.annex else "<section>")
+                yield "</section>"
+            yield '<section class="annex">' if section.annex else "<section>"
             open_section = True
-        out.append(_heading(section, anchor))
+        yield _heading(section, anchor)
         for block in section.blocks:
             if isinstance(block, Paragraph):
-                out.append(f"<p>{_text(block.text)}</p>")
+                yield f"<p>{_text(block.text)}</p>"
             elif isinstance(block, Table):
-                out.append(_table(block))
+                yield from _table(block)
             else:
-                out.append(_chart(block))
+                yield _chart(block)
     if open_section:
-        out.append("</section>")
-    out += ["</main>", "</body>", "</html>"]
-    return "\n".join(out) + "\n"
+        yield "</section>"
+    yield from ["</main>", "</body>", "</html>"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 from policy_tracker.markdown import md_cell, md_table
@@ -47,7 +48,11 @@ def _chart(chart: Chart) -> list[str]:
     return ["```mermaid", *lines, "```", ""]
 
 
-def _section(section: Section) -> list[str]:
+ROWS_AT_ONCE = 500  # a long table is written this many rows at a time
+
+
+def _section(section: Section) -> Iterator[list[str]]:
+    """The section's lines (each to be followed by a newline), a part at a time: a long table in pieces."""
     title = md_cell(section.title)
     if section.figure is not None:
         title += f" — {md_cell(_cell(section.figure))}"
@@ -56,10 +61,16 @@ def _section(section: Section) -> list[str]:
         if isinstance(block, Paragraph):
             out += [md_cell(block.text), ""]
         elif isinstance(block, Table):
-            out.append(md_table(block.header, [[_cell(c) for c in row] for row in block.rows]))
+            out += md_table(block.header, []).rstrip("\n").split("\n")
+            for row in block.rows:
+                out.append("| " + " | ".join(md_cell(_cell(c)) for c in row) + " |")
+                if len(out) >= ROWS_AT_ONCE:
+                    yield out
+                    out = []
+            out.append("")  # md_table's closing newline: a blank line after the table
         else:
             out += _chart(block)
-    return out
+    yield out
 
 
 def render_markdown(report: Report) -> str:
@@ -68,14 +79,19 @@ def render_markdown(report: Report) -> str:
 
 
 def render_markdown_chunks(report: Report) -> Iterator[str]:
-    """`render_markdown` a section at a time: the same text, never all of it held at once."""
+    """`render_markdown` a part at a time (a section, or a few hundred rows of a long table): never all of it held."""
     head = [f"# {md_cell(report.title)}", ""]
     for item in report.meta:
         value = f"**{md_cell(item.value)}**" if item.strong else md_cell(item.value)
         head.append(f"- {item.label}: {value}")
     head.append("")
-    last = head
-    for section in report.sections:
-        yield "\n".join(last) + "\n"
-        last = _section(section)  # never empty: it starts with its title
-    yield "\n".join(last).rstrip("\n") + "\n"
+    pending = ""  # the newlines at the end of what was written last: the document ends with exactly one
+    for lines in itertools.chain([head], (part for section in report.sections for part in _section(section))):
+        if not lines:
+            continue
+        text = pending + "\n".join(lines) + "\n"
+        body = text.rstrip("\n")
+        pending = text[len(body) :]
+        if body:
+            yield body
+    yield "\n"

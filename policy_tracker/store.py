@@ -778,6 +778,17 @@ def region_changes(
     return index.run(root, work)
 
 
+def region_changes_streamed(
+    root: Path, regions: Iterable[str] | None, since: datetime.datetime, until: datetime.datetime
+) -> Iterator[tuple[str, str, HistoryEntry]]:
+    """`region_changes` streamed from the index: no entry is held once the caller moves on (the index is brought up
+    to date, and a broken file raised as WorkspaceInvalid, when the first entry is taken)."""
+    from policy_tracker import index
+
+    folders = None if regions is None else set(regions)
+    return index.stream(root, lambda ix: refresh_index(ix, folders), lambda ix: ix.changes_between(folders, since, until))
+
+
 def refresh_index(ix: Index, folders: set[str] | None) -> None:
     """Bring the index up to date for these record folders (all: None); raise WorkspaceInvalid if a file is broken."""
     problems: list[Problem] = []
