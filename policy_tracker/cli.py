@@ -604,7 +604,7 @@ def _listing_cells(ws: Workspace, national: list[Any], members: Any, selection: 
     import dataclasses
     import heapq
 
-    from policy_tracker import query, store
+    from policy_tracker import listed, query  # not store: a warm listing reads no file
     from policy_tracker.listing import row_cells
 
     tasks = {
@@ -615,7 +615,7 @@ def _listing_cells(ws: Workspace, national: list[Any], members: Any, selection: 
         ((r.task.number, False, r.region), row_cells(r.task, r.region, r.status, r.owner))
         for r in query.sort_rows(query.filter_rows(national, selection), "id", ws.chapters)
     )
-    streamed = store.region_listing(ws.root, members)  # here, not when the rows are first pulled: errors before output
+    streamed = listed.region_listing(ws.root, members)  # here, not when the rows are first pulled: errors before output
     theirs = (
         ((tasks[task].number, region != "CN", region), row_cells(tasks[task], region, status, owner or region))
         for task, region, status, owner in streamed

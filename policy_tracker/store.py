@@ -30,7 +30,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.representer import SafeRepresenter
 from yaml.resolver import BaseResolver
 
-from policy_tracker import journal
+from policy_tracker import journal, listed
 from policy_tracker.changes import (
     RecordChange,
     Stamp,
@@ -40,6 +40,8 @@ from policy_tracker.changes import (
     parse_observation_field,
 )
 from policy_tracker.errors import Problem, PtrackError, WorkspaceInvalid
+from policy_tracker.listed import refresh_index as refresh_index  # re-exported: callers use store's name
+from policy_tracker.listed import region_listing as region_listing
 from policy_tracker.locate import _TASK_LIKE_RE, _copy_dataset_new, _dataset_files, _umask  # light: finding it
 from policy_tracker.locate import CHAPTERS as CHAPTERS  # re-exported: callers use store's names for the finding
 from policy_tracker.locate import DATASET_FILES as DATASET_FILES
@@ -659,7 +661,6 @@ def _cross_check(refs: _Refs, root: Path, tasks: list[tuple[Path, Task]], lines:
 # ---------------------------------------------------------------------------------------------- region records
 
 RECORDS = "records"
-_TMP_RE = re.compile(r"^\..+\.tmp$")
 
 
 def record_path(root: Path, task: str, region: str) -> Path:
@@ -722,16 +723,6 @@ def region_records_as_of(root: Path, regions: Iterable[str] | None, moment: date
     return index.stream(root, lambda ix: refresh_index(ix, folders), lambda ix: ix.as_of(folders, moment))
 
 
-def region_listing(root: Path, regions: Iterable[str] | None) -> Iterator[tuple[str, str, str, str | None]]:
-    """(task, region, status, owner) of the region records of these regions (all when None), ordered by task, then
-    region, streamed from the index (`index.Index.listing`); raise WorkspaceInvalid listing every problem (before
-    the first row is taken)."""
-    from policy_tracker import index
-
-    folders = None if regions is None else set(regions)
-    return _started(index.stream(root, lambda ix: refresh_index(ix, folders), lambda ix: ix.listing(folders)))
-
-
 def region_records_existing(root: Path, regions: Iterable[str] | None, moment: datetime.datetime) -> list[tuple[str, str]]:
     """(task, region) of the region records of these regions (all when None) that existed at `moment`
     (`index.Index.existing`); raise WorkspaceInvalid listing every problem."""
@@ -789,17 +780,9 @@ def region_changes_streamed(
     return index.stream(root, lambda ix: refresh_index(ix, folders), lambda ix: ix.changes_between(folders, since, until))
 
 
-def refresh_index(ix: Index, folders: set[str] | None) -> None:
-    """Bring the index up to date for these record folders (all: None); raise WorkspaceInvalid if a file is broken."""
-    problems: list[Problem] = []
-    _refresh(ix, folders, _LineFinder(), problems)
-    if problems:
-        raise WorkspaceInvalid(problems)
-
-
 def _refresh(ix: Index, folders: set[str] | None, lines: _LineFinder, problems: list[Problem]) -> list[Path]:
     """Bring the index up to date, noting every problem found; returns the left-over temporary files of the folders."""
-    return ix.refresh(None if folders is None else sorted(folders), _TASK_LIKE_RE, _load_record, _odd_file, problems, _TMP_RE)
+    return listed.refresh(ix, folders, problems)
 
 
 def _load_record(path: Path, raw: bytes) -> tuple[RegionRecord | None, list[Problem]]:
@@ -968,7 +951,7 @@ def validate_workspace(root: Path, only: Collection[str] | None = None) -> tuple
     if only is not None:  # the folders listed were those of the changed files: look at every folder
         temp = _temp_files(root)
     else:
-        temp = sorted(p for p in root.iterdir() if _TMP_RE.match(p.name)) + temp
+        temp = sorted(p for p in root.iterdir() if listed.TMP_RE.match(p.name)) + temp
         temp = [p for p in temp if not p.name.startswith(journal.STAGING_PREFIX)]  # as `_temp_files`
     problems.extend(Problem(display_path(p), None, None, "left over from an interrupted write: delete it") for p in temp)
     if journal.pending(root):
@@ -983,7 +966,7 @@ def _temp_files(root: Path) -> list[Path]:
     folders = [root, *((root / RECORDS).glob("*") if (root / RECORDS).is_dir() else [])]
     staging = journal.STAGING_PREFIX  # an import being prepared (a stale one is deleted before validate runs)
     return sorted(
-        p for d in folders if d.is_dir() for p in d.iterdir() if _TMP_RE.match(p.name) and not p.name.startswith(staging)
+        p for d in folders if d.is_dir() for p in d.iterdir() if listed.TMP_RE.match(p.name) and not p.name.startswith(staging)
     )
 
 

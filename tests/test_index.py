@@ -603,7 +603,10 @@ _NOT_ON_THE_READ_PATH = (
 )  # fmt: skip
 
 
-@pytest.mark.parametrize("args", [("list", "--goal", "2030"), ("list", "--chapter", "3", "--sort", "status", "-q", "城市")])
+@pytest.mark.parametrize(
+    "args",
+    [("list", "--goal", "2030"), ("list", "--chapter", "3", "--sort", "status", "-q", "城市"), ("list", "--region", "CN")],
+)
 def test_a_warm_piped_listing_loads_no_models_yaml_or_rich(big: Path, tmp_path: Path, args: tuple[str, ...]) -> None:
     modules = tmp_path / "modules.txt"
     code = (
