@@ -303,10 +303,10 @@ class Index:
             newest = max(max(map(itemgetter(2), ids), default=0), max(map(itemgetter(3), ids), default=0))
             if row is not None and regular and row[4] == digest and newest < row[5] - RACY_NS:
                 if fresh:  # the listing changed (a temporary file came or went), not the records
-                    rows[folder] = (*identity, _dumps(listing), digest)
+                    rows[folder] = (*identity, json.dumps(listing), digest)
                 continue
             slow[folder] = (ids, regular)
-            rows[folder] = (*identity, _dumps(listing), digest if regular else None)
+            rows[folder] = (*identity, json.dumps(listing), digest if regular else None)  # json: no pydantic to list
         indexed = {f for (f,) in self._rows("SELECT DISTINCT folder FROM files WHERE {folders}", scope)}
         gone = sorted((indexed | stored.keys()) - listed)
         known = self._known(sorted(slow)) if slow else {}
