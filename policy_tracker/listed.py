@@ -13,11 +13,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from policy_tracker import index
 from policy_tracker.errors import Problem, WorkspaceInvalid
 from policy_tracker.locate import _TASK_LIKE_RE
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # store imports this module: what loads nothing of the index (update) stays so
+    from policy_tracker import index
     from policy_tracker.models import RegionRecord
 
 TMP_RE = re.compile(r"^\..+\.tmp$")  # a writer's temporary file (`.<name>.tmp`): never a record
@@ -27,6 +27,8 @@ def region_listing(root: Path, regions: Iterable[str] | None) -> Iterator[tuple[
     """(task, region, status, owner) of the region records of these regions (all when None), ordered by task, then
     region, streamed from the index (`index.Index.listing`); raise WorkspaceInvalid listing every problem (before
     the first row is taken)."""
+    from policy_tracker import index
+
     folders = None if regions is None else set(regions)
     rows = index.stream(root, lambda ix: refresh_index(ix, folders), lambda ix: ix.listing(folders))
     first = list(itertools.islice(rows, 1))  # what the stream checks (the files), it has checked before any output
