@@ -1827,9 +1827,9 @@ def report(
     kind = fmt or _report_format(output)
     payload: bytes | Iterator[bytes]
     if kind is ReportFormat.docx:
-        from policy_tracker.report_docx import render_docx
+        from policy_tracker.report_docx import render_docx_chunks
 
-        payload = render_docx(model)
+        payload = render_docx_chunks(model)
     elif kind is ReportFormat.html:
         from policy_tracker.report_html import render_html_chunks
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
@@ -122,82 +123,101 @@ def _cell_xml(text: str, twips: int, tone: str, size: float, bold: bool) -> str:
 
 
 def _table(
-    doc: DocumentObject, header: list[str], rows: list[list[str]], widths: list[float], tones: list[list[str]] | None = None
-) -> None:
-    """A table written as one piece of XML: python-docx's cell-by-cell API takes minutes on a 2,000-record report.
+    doc: DocumentObject,
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    widths: Sequence[float],
+    tones: Sequence[Sequence[str]] = (),
+) -> Iterator[str]:
+    """A table as WordprocessingML, its rows as they come (python-docx's cell-by-cell API takes minutes on a
+    2,000-record report, and its document would hold them all), then the empty paragraph that follows it.
 
     Fixed layout, the columns' widths in the grid and in every cell (Word reads one, LibreOffice the other), and
     the header row repeated on every page.
     """
-    from docx.oxml import parse_xml
-    from docx.oxml.ns import nsdecls, qn
+    from docx.oxml.ns import nsdecls
 
     size = 8 if len(header) > 6 else 9
     relative = widths if len(widths) == len(header) else [1.0] * len(header)
     total = sum(relative)
     span = BODY_MM if widths or len(header) > 3 else BODY_MM * 0.55  # a small count table: about half the page
     twips = [round(span * w / total * MM_TWIPS) for w in relative]
-    out = [
+    yield (
         f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblStyle w:val="{doc.styles["Table Grid"].style_id}"/>'
         f'<w:tblW w:w="{sum(twips)}" w:type="dxa"/><w:tblLayout w:type="fixed"/>'
         '<w:tblLook w:val="04A0" w:firstRow="1" w:lastRow="0" w:firstColumn="1" w:lastColumn="0" w:noHBand="0" w:noVBand="1"/>'
-        "</w:tblPr><w:tblGrid>" + "".join(f'<w:gridCol w:w="{w}"/>' for w in twips) + "</w:tblGrid>",
+        "</w:tblPr><w:tblGrid>" + "".join(f'<w:gridCol w:w="{w}"/>' for w in twips) + "</w:tblGrid>"
+    )
+    yield (
         "<w:tr><w:trPr><w:tblHeader/></w:trPr>"
         + "".join(_cell_xml(h, w, "head", size, bold=True) for h, w in zip(header, twips, strict=True))
-        + "</w:tr>",
-    ]
+        + "</w:tr>"
+    )
     for i, values in enumerate(rows):
-        row_tones = tones[i] if tones and i < len(tones) else ["none"] * len(values)
+        row_tones = tones[i] if i < len(tones) else ["none"] * len(values)
         cells = (_cell_xml(v, w, t, size, bold=False) for v, w, t in zip(values, twips, row_tones, strict=True))
-        out.append("<w:tr>" + "".join(cells) + "</w:tr>")
-    out.append("</w:tbl>")
-    body = doc.element.body
-    end = body.find(qn("w:sectPr"))
-    table = parse_xml("".join(out))
-    if end is not None:
-        end.addprevious(table)
-    else:
-        body.append(table)
-    doc.add_paragraph()
+        yield "<w:tr>" + "".join(cells) + "</w:tr>"
+    yield "</w:tbl>"
+    yield _taken(doc.add_paragraph())
 
 
-def _chart(doc: DocumentObject, chart: Chart) -> None:
+def _taken(paragraph: Any) -> str:
+    """A paragraph python-docx made, as XML, taken out of its document: the document never grows."""
+    from lxml import etree  # type: ignore[import-untyped]  # python-docx is built on it
+
+    element = paragraph._p
+    element.getparent().remove(element)
+    return str(etree.tostring(element, encoding="unicode"))
+
+
+def _chart(doc: DocumentObject, chart: Chart) -> Iterator[str]:
     """A chart as its caption and a small table of its values: Word has no inline SVG that every reader shows."""
     caption = doc.add_paragraph()
     _add_lines(caption, chart.title + (f" ({chart.unit})" if chart.unit and chart.kind != "pie" else ""), bold=True)
+    yield _taken(caption)
     series = [s for s in chart.series if any(s.values)] if chart.kind == "stacked" else list(chart.series)
     header = [chart.axis[0] if chart.axis else "", *(s.label for s in series)]
     rows = [[label, *(f"{s.values[i]:.0f}" for s in series)] for i, label in enumerate(chart.labels)]
     if chart.notes:  # assessed/total beside each row
         header.append(chart.axis[2] if len(chart.axis) > 2 else "")
         rows = [[*row, note] for row, note in zip(rows, chart.notes, strict=True)]
-    _table(doc, header, rows, [3.0] + [1.0] * (len(header) - 1))
+    yield from _table(doc, header, rows, [3.0] + [1.0] * (len(header) - 1))
 
 
-def _section(doc: DocumentObject, section: Section) -> None:
+def _section(doc: DocumentObject, section: Section) -> Iterator[str]:
+    """The section's body as WordprocessingML, a paragraph or a table row at a time."""
     from docx.enum.text import WD_BREAK
 
     if section.annex:
-        doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        page = doc.add_paragraph()
+        page.add_run().add_break(WD_BREAK.PAGE)
+        yield _taken(page)
     title = section.title + (f" — {_cell_text(section.figure)}" if section.figure is not None else "")
-    doc.add_heading(title, level=section.level - 1)
+    yield _taken(doc.add_heading(title, level=section.level - 1))
     for block in section.blocks:
         if isinstance(block, Paragraph):
-            _add_lines(doc.add_paragraph(), block.text)
+            paragraph = doc.add_paragraph()
+            _add_lines(paragraph, block.text)
+            yield _taken(paragraph)
         elif isinstance(block, Table):
-            _table(
-                doc,
-                list(block.header),
-                [[_cell_text(c) for c in row] for row in block.rows],
-                list(block.widths),
-                [list(t) for t in block.tones],
-            )
+            rows = ([_cell_text(c) for c in row] for row in block.rows)
+            yield from _table(doc, list(block.header), rows, list(block.widths), [list(t) for t in block.tones])
         else:
-            _chart(doc, block)
+            yield from _chart(doc, block)
 
 
 def render_docx(report: Report) -> bytes:
     """The .docx file's bytes."""
+    return b"".join(render_docx_chunks(report))
+
+
+def render_docx_chunks(report: Report) -> Iterator[bytes]:
+    """The .docx file, a piece at a time: python-docx makes the page set-up, styles, title block and every
+    paragraph, the sections' paragraphs and table rows are written into the file's document.xml as they are made
+    (through a temporary file, as a zip is finished by its directory), so the document is never held whole."""
+    import tempfile
+    import zipfile
+
     from docx import Document
     from docx.shared import Pt
 
@@ -215,8 +235,25 @@ def render_docx(report: Report) -> bytes:
         value = paragraph.add_run(item.value)
         value.bold = item.strong or None
     doc.add_paragraph()
-    for section in report.sections:
-        _section(doc, section)
-    buf = io.BytesIO()
-    doc.save(buf)
-    return buf.getvalue()
+    skeleton = io.BytesIO()
+    doc.save(skeleton)  # everything but the sections, which go where the body's last paragraph ends
+    with tempfile.TemporaryFile() as spooled:
+        with zipfile.ZipFile(skeleton) as source, zipfile.ZipFile(spooled, "w", zipfile.ZIP_DEFLATED) as out:
+            for info in source.infolist():
+                data = source.read(info)
+                entry = zipfile.ZipInfo(info.filename, info.date_time)
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                if info.filename != "word/document.xml":
+                    out.writestr(entry, data)
+                    continue
+                text = data.decode("utf-8")
+                cut = text.rindex("<w:sectPr")  # the body's own section properties close it
+                with out.open(entry, "w") as body:
+                    body.write(text[:cut].encode("utf-8"))
+                    for section in report.sections:
+                        for piece in _section(doc, section):
+                            body.write(piece.encode("utf-8"))
+                    body.write(text[cut:].encode("utf-8"))
+        spooled.seek(0)
+        while chunk := spooled.read(1 << 20):
+            yield chunk
