@@ -7,6 +7,7 @@ report_docx) only render this model: adding a format never touches the numbers, 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import json
 import sqlite3
@@ -296,7 +297,7 @@ class Tally:
     own: dict[str, tuple[TaskProgress, str]] = field(default_factory=dict)  # the scope's own records and rationales
     firsts: list[TaskProgress] = field(default_factory=list)  # the first record of each task: its roll-ups
     by_task: dict[str, dict[str, int]] = field(default_factory=dict)  # records by what their data say, per task
-    sources: dict[str, int] = field(default_factory=dict)
+    sources: dict[bytes, int] = field(default_factory=dict)  # a digest of each source's text: its number
 
 
 def _exception_rank(reasons: list[str]) -> int:
@@ -718,7 +719,7 @@ def _share(value: float | None) -> str:
     return "—" if value is None else format_share(value)
 
 
-def _indicator_rows(r: ReportInput, t: TaskProgress, lang: Lang, spool: Spool, sources: dict[str, int]) -> None:
+def _indicator_rows(r: ReportInput, t: TaskProgress, lang: Lang, spool: Spool, sources: dict[bytes, int]) -> None:
     """Spool a record's rows of the indicator table, the earlier milestones and the year to date; number its
     sources in the order they first appear (a table cell never holds an address)."""
     names = {i.id: i for i in t.task.indicators}
@@ -744,7 +745,12 @@ def _indicator_rows(r: ReportInput, t: TaskProgress, lang: Lang, spool: Spool, s
         number = ""
         if figure is not None:
             text = source_text(figure.publisher, None, short_address(figure.source))
-            number = f"[{sources.setdefault(text, len(sources) + 1)}]"
+            key = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()  # a national report cites 160,000
+            n = sources.get(key)
+            if n is None:
+                n = sources[key] = len(sources) + 1
+                spool.add("source", "", [f"[{n}]", text])  # the sources table, in the order of their numbers
+            number = f"[{n}]"
         shown = f"{_share(p.progress_raw)} / {_share(p.expected)}" if p.progress_raw is not None else "—"
         row = [
             where,
@@ -763,7 +769,6 @@ def _indicator_rows(r: ReportInput, t: TaskProgress, lang: Lang, spool: Spool, s
 def _indicators(tally: Tally, spool: Spool, lang: Lang) -> list[Section]:
     """The indicator table, the earlier milestones apart, then the sources numbered in a list (a table cell never
     holds an address)."""
-    sources = tally.sources
     header = _cols(
         lang,
         ("任务/地区", "Task/region"),
@@ -811,7 +816,7 @@ def _indicators(tally: Tally, spool: Spool, lang: Lang) -> list[Section]:
         blocks += [Paragraph(title), Table(y_header, spool.rows("ytd"), (1.3, 3, 1.6, 1.2, 3, 1.6, 1.4))]
     listed = Table(
         _cols(lang, ("编号", "No."), ("来源（发布单位、文件，网址）", "Source (publisher, document, address)")),
-        [[f"[{n}]", text] for text, n in sources.items()],
+        spool.rows("source"),
         (0.6, 9),
     )
     return [
