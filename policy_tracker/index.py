@@ -715,18 +715,34 @@ def _prepared(
         return
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)  # fork: no second start-up
-    chunks = (stale[at : at + CHUNK] for at in range(0, len(stale), CHUNK))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: list[Future[list[tuple[_Rows | None, list[Problem]]]]] = []
-        for chunk in chunks:
-            pending.append(pool.submit(_prepare_all, base, chunk, start, load))
-            if len(pending) > 2 * workers:
-                yield from pending.pop(0).result()
-        for future in pending:
-            yield from future.result()
+    chunks = [stale[at : at + CHUNK] for at in range(0, len(stale), CHUNK)]
+    done = 0  # chunks whose rows were given
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_signals) as pool:
+            pending: list[Future[list[tuple[_Rows | None, list[Problem]]]]] = []
+            for chunk in chunks:
+                pending.append(pool.submit(_prepare_all, base, chunk, start, load))
+                while len(pending) > 2 * workers or (pending and chunk is chunks[-1]):
+                    rows = pending.pop(0).result()
+                    done += 1
+                    yield from rows
+    except BrokenProcessPool:  # a worker was killed (out of memory, a signal): the rest is read here, more slowly
+        for chunk in chunks[done:]:
+            for item in chunk:
+                yield _prepare(base, item, start, load)
+
+
+def _worker_signals() -> None:
+    """A worker ends when it is told to (a fork inherits ptrack's handlers, which hold SIGTERM while writing) and
+    leaves Ctrl-C to the command, which ends the workers."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _folders(base: Path) -> list[str]:

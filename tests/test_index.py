@@ -439,6 +439,27 @@ def test_files_read_in_worker_processes_give_the_same_index_and_problems(big: Pa
     assert "records/22/T04.yaml" in lines[1] and "belongs at records/23/T04.yaml" in lines[1]
 
 
+_PARENT = os.getpid()
+_PREPARE_ALL = index._prepare_all
+
+
+def _dies_in_a_worker(*args: Any) -> Any:
+    """`_prepare_all`, except that a worker given province 13's files ends as the out-of-memory killer ends one."""
+    if os.getpid() != _PARENT and args[1][0][0] == "13":
+        os._exit(9)
+    return _PREPARE_ALL(*args)
+
+
+def test_a_worker_killed_while_reading_leaves_the_rest_to_the_command_itself(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index, "CHUNK", 3)
+    monkeypatch.setattr(index, "_prepare_all", _dies_in_a_worker)
+    monkeypatch.setattr(index, "_workers", lambda files: 2)
+    index.discard(index.index_path(big))
+    result = CliRunner().invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert _loaded(big) == _truth(big, monkeypatch)
+
+
 def test_the_cross_checks_found_in_sql_are_those_of_every_record_checked_in_python(big: Path) -> None:
     from policy_tracker.index import Checked
 
