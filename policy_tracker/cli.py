@@ -1437,14 +1437,24 @@ def export(
         _, assessed, scope, _ = _assess(ws, None, region or "CN", None, "linear", None)
         matrix = build_matrix(ws.tasks, ws.regions, scope, assessed, max_columns=None)
         payload = export_workbook(list(records), ws.tasks, ws.regions, assessed, matrix, lang.value)
-    if output is None:
-        if kind is ExportFormat.xlsx and sys.stdout.isatty():
-            raise PtrackError("a workbook cannot be shown on the terminal", fix="Add -o FILE.xlsx")
-        sys.stdout.buffer.writelines([payload] if isinstance(payload, bytes) else payload)
-        sys.stdout.flush()
+    binary = ("a workbook", "xlsx") if kind is ExportFormat.xlsx else None
+    if not _deliver(payload, output, binary):
         return
-    store.write_output(output, payload)
     print(f"Wrote {len(records) if isinstance(records, list) else written[0]} records to {output}", file=sys.stderr)
+
+
+def _deliver(payload: bytes | Iterable[bytes], output: Path | None, binary: tuple[str, str] | None) -> bool:
+    """Write `payload` to `-o` (True) or to standard output (False); `binary` (what, suffix) is refused on a terminal."""
+    if output is not None:
+        from policy_tracker import store
+
+        store.write_output(output, payload)
+        return True
+    if binary is not None and sys.stdout.isatty():
+        raise PtrackError(f"{binary[0]} cannot be shown on the terminal", fix=f"Add -o FILE.{binary[1]}")
+    sys.stdout.buffer.writelines([payload] if isinstance(payload, bytes) else payload)
+    sys.stdout.flush()
+    return False
 
 
 def _counted(items: Iterable[_T], count: list[int]) -> Iterator[_T]:
@@ -1818,7 +1828,6 @@ def report(
 
       ptrack report --with ../shanghai --with ../jiangsu -o national.md
     """
-    from policy_tracker import store
     from policy_tracker.report_md import render_markdown_chunks
 
     ws = _workspace(data)
@@ -1836,13 +1845,8 @@ def report(
         payload = (text.encode("utf-8") for text in render_html_chunks(model))
     else:
         payload = (text.encode("utf-8") for text in render_markdown_chunks(model))
-    if output is None:
-        if kind is ReportFormat.docx and sys.stdout.isatty():
-            raise PtrackError("a Word file cannot be shown on the terminal", fix="Add -o FILE.docx")
-        sys.stdout.buffer.writelines([payload] if isinstance(payload, bytes) else payload)
-        sys.stdout.flush()
+    if not _deliver(payload, output, ("a Word file", "docx") if kind is ReportFormat.docx else None):
         return
-    store.write_output(output, payload)
     print(f"Wrote the report as of {day} to {output}", file=sys.stderr)
 
 

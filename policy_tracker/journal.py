@@ -222,11 +222,7 @@ def apply_change_set(root: Path, files: Sequence[FileChange], *, change: str) ->
             if received:
                 raise Interrupted(received[0], "Interrupted: nothing was written")
             if not single:
-                manifest = {"format": _FORMAT, "change": change, "files": entries}
-                _write_synced(journal / f"{MANIFEST}.tmp", json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
-                os.replace(journal / f"{MANIFEST}.tmp", journal / MANIFEST)
-                fsync_dir(journal)
-                fsync_dir(root)
+                _commit(root, journal, change, entries)
         except OSError as e:
             _discard(journal, made)
             raise PtrackError(
@@ -250,6 +246,15 @@ def apply_change_set(root: Path, files: Sequence[FileChange], *, change: str) ->
             raise Interrupted(
                 received[0], f"Interrupted after the change was committed: all {n} record{'s' if n != 1 else ''} written"
             )
+
+
+def _commit(root: Path, journal: Path, change: str, entries: list[dict[str, Any]]) -> None:
+    """Write the manifest that commits a journal, durably: before it the change set rolls back, after it forward."""
+    manifest = {"format": _FORMAT, "change": change, "files": entries}
+    _write_synced(journal / f"{MANIFEST}.tmp", json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
+    os.replace(journal / f"{MANIFEST}.tmp", journal / MANIFEST)
+    fsync_dir(journal)
+    fsync_dir(root)
 
 
 def _make_folders(folder: Path) -> list[Path]:
@@ -561,11 +566,7 @@ def commit_staged(root: Path, staging: Staging, *, change: str, progress: Any = 
             checkpoint("journal")
             if received:
                 raise Interrupted(received[0], "Interrupted: nothing was written")
-            manifest = {"format": _FORMAT, "change": change, "files": entries}
-            _write_synced(journal / f"{MANIFEST}.tmp", json.dumps(manifest, ensure_ascii=False).encode("utf-8"))
-            os.replace(journal / f"{MANIFEST}.tmp", journal / MANIFEST)
-            fsync_dir(journal)
-            fsync_dir(root)
+            _commit(root, journal, change, entries)
         except OSError as e:
             _discard(journal, made)
             raise PtrackError(

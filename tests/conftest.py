@@ -54,3 +54,14 @@ def snapshot(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != store.LOCK_FILE
     }
+
+
+def generated(root: Path, tasks: int, regions: int, seed: int) -> int:
+    """Write the benchmark generator's workspace (benchmarks/generate.py) into `root`; the number of records."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_generate", REPO / "benchmarks" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return int(module.generate(root, tasks, regions, seed=seed))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib.util
 import multiprocessing
 import os
 import re
@@ -23,19 +22,14 @@ from policy_tracker import index, store
 from policy_tracker.cli import app
 from policy_tracker.errors import WorkspaceInvalid
 
-from conftest import REPO, snapshot
-
-_spec = importlib.util.spec_from_file_location("bench_generate", REPO / "benchmarks" / "generate.py")
-assert _spec is not None and _spec.loader is not None
-generate_module = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(generate_module)
+from conftest import generated, snapshot
 
 
 @pytest.fixture
 def big(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A generated workspace: 5 tasks × 8 regions with observations, ratings and years of history."""
     root = tmp_path / "big"
-    generate_module.generate(root, 5, 8, seed=3)
+    generated(root, 5, 8, 3)
     monkeypatch.setenv("PTRACK_DATA", str(root))
     return root
 

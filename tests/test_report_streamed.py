@@ -5,7 +5,6 @@ format, fresh index or warm, and never every record held."""
 from __future__ import annotations
 
 import gc
-import importlib.util
 import io
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,14 @@ from typer.testing import CliRunner
 from policy_tracker import cli, index, progress, store
 from policy_tracker.cli import app
 
-from conftest import REPO
-
-_spec = importlib.util.spec_from_file_location("bench_generate", REPO / "benchmarks" / "generate.py")
-assert _spec is not None and _spec.loader is not None
-generate_module = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(generate_module)
+from conftest import generated
 
 
 @pytest.fixture
 def big(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A generated workspace (5 tasks × 8 regions, years of history), one record blocked, one with next steps."""
     root = tmp_path / "big"
-    generate_module.generate(root, 5, 8, seed=5)
+    generated(root, 5, 8, 5)
     monkeypatch.setenv("PTRACK_DATA", str(root))
     runner = CliRunner()
     for args in (
@@ -110,7 +104,7 @@ def test_a_region_report_never_holds_every_assessed_record(tmp_path: Path, monke
     """Counted while the report is made: the assessed records alive at once stay those of the scope's own level
     and its members (the overview and matrix), whatever the number of records further inside."""
     root = tmp_path / "wide"
-    total = generate_module.generate(root, 2, 150, seed=7)
+    total = generated(root, 2, 150, 7)
     monkeypatch.setenv("PTRACK_DATA", str(root))
     ws = store.load_workspace(root)
     from policy_tracker.matrix import scope_regions

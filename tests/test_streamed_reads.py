@@ -5,7 +5,6 @@ answers as whole records, never every record held."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,14 @@ from typer.testing import CliRunner
 from policy_tracker import clock, index, progress, query, store
 from policy_tracker.cli import app
 
-from conftest import REPO
-
-_spec = importlib.util.spec_from_file_location("bench_generate", REPO / "benchmarks" / "generate.py")
-assert _spec is not None and _spec.loader is not None
-generate_module = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(generate_module)
+from conftest import generated
 
 
 @pytest.fixture
 def big(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A generated workspace: 5 tasks × 8 regions with observations, ratings, notes and years of history."""
     root = tmp_path / "big"
-    generate_module.generate(root, 5, 8, seed=3)
+    generated(root, 5, 8, 3)
     monkeypatch.setenv("PTRACK_DATA", str(root))
     return root
 
